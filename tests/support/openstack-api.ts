@@ -1,0 +1,98 @@
+import { cloudEnv } from "./cloud";
+
+/** A server as Nova's API returns it (the fields the tests read). */
+export interface NovaServer {
+  id: string;
+  name: string;
+  status: string;
+  metadata: Record<string, string>;
+  key_name: string | null;
+  addresses: Record<string, { addr: string }[]>;
+  "OS-EXT-SRV-ATTR:user_data"?: string;
+}
+
+/**
+ * A minimal OpenStack REST client for tests: checks what exists through the real APIs, as an
+ * operator would, independently of the program under test and of its provider plugin.
+ */
+export class OpenStackApi {
+  private constructor(
+    private readonly token: string,
+    private readonly endpoints: Record<string, string>,
+  ) {}
+
+  /** Logs in as the tenant user, or as the admin with `admin: true`. */
+  static async login(opts: { admin?: boolean } = {}): Promise<OpenStackApi> {
+    const env = cloudEnv();
+    const [user, password, project] = opts.admin
+      ? [
+          env.RUNNER_FLEET_ADMIN_USERNAME,
+          env.RUNNER_FLEET_ADMIN_PASSWORD,
+          env.RUNNER_FLEET_ADMIN_PROJECT,
+        ]
+      : [env.OS_USERNAME, env.OS_PASSWORD, env.OS_PROJECT_NAME];
+    const res = await fetch(`${env.OS_AUTH_URL}/auth/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ["password"],
+            password: { user: { name: user, domain: { name: "Default" }, password } },
+          },
+          scope: { project: { name: project, domain: { name: "Default" } } },
+        },
+      }),
+    });
+    if (res.status !== 201) throw new Error(`keystone login as ${user}: HTTP ${res.status}`);
+    const body = (await res.json()) as {
+      token: { catalog: { type: string; endpoints: { interface: string; url: string }[] }[] };
+    };
+    const endpoints: Record<string, string> = {};
+    for (const service of body.token.catalog) {
+      const pub = service.endpoints.find((e) => e.interface === "public");
+      if (pub) endpoints[service.type] = pub.url.replace(/\/$/, "");
+    }
+    return new OpenStackApi(res.headers.get("x-subject-token") ?? "", endpoints);
+  }
+
+  async get<T>(service: string, path: string, microversion?: string): Promise<T> {
+    const headers: Record<string, string> = { "x-auth-token": this.token };
+    if (microversion) headers["openstack-api-version"] = `compute ${microversion}`;
+    const res = await fetch(`${this.endpoints[service]}${path}`, { headers });
+    if (!res.ok) throw new Error(`GET ${service}${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  /** Servers of the project (or of all projects for an admin with `allTenants`). */
+  async servers(opts: { allTenants?: boolean } = {}): Promise<NovaServer[]> {
+    const q = opts.allTenants ? "?all_tenants=1" : "";
+    return (await this.get<{ servers: NovaServer[] }>("compute", `/servers/detail${q}`, "2.3"))
+      .servers;
+  }
+
+  async keypairs(): Promise<{ name: string }[]> {
+    const body = await this.get<{ keypairs: { keypair: { name: string } }[] }>(
+      "compute",
+      "/os-keypairs",
+    );
+    return body.keypairs.map((k) => k.keypair);
+  }
+
+  async securityGroups(): Promise<{ id: string; name: string; security_group_rules: unknown[] }[]> {
+    return (
+      await this.get<{
+        security_groups: { id: string; name: string; security_group_rules: unknown[] }[];
+      }>("network", "/v2.0/security-groups")
+    ).security_groups;
+  }
+
+  async images(): Promise<{ id: string; name: string; status: string; architecture?: string }[]> {
+    return (
+      await this.get<{ images: { id: string; name: string; status: string }[] }>(
+        "image",
+        "/v2/images",
+      )
+    ).images;
+  }
+}
