@@ -1,0 +1,150 @@
+// GitHub access for the dynamic providers: credentials, a throttled and retrying Octokit, and the
+// URL layout of repository and organisation runners.
+//
+// Everything here runs inside the dynamic provider process, from code Pulumi serialized into the
+// state. So nothing is imported at module level: packages are loaded inside the functions, and
+// clients live in a per-process cache on globalThis, never in a captured variable.
+import type { Octokit } from "@octokit/rest";
+
+/** How the providers authenticate to GitHub. Never a resource input: see `resolveCredentials`. */
+export type GitHubCredentials =
+  | { kind: "token"; token: string }
+  | { kind: "app"; appId: string; installationId: string; privateKey: string };
+
+/** Reads a config value from the provider's `configure` request, if it was given one. */
+export type ConfigLookup = (key: string) => string | undefined;
+
+/**
+ * Resolves credentials from Pulumi config (secrets) first, then the environment:
+ * `runner-fleet:githubToken` / `GITHUB_TOKEN` for a token, or `runner-fleet:githubAppId`,
+ * `githubAppInstallationId`, `githubAppPrivateKey` / `GITHUB_APP_ID`, `GITHUB_APP_INSTALLATION_ID`,
+ * `GITHUB_APP_PRIVATE_KEY` for a GitHub App. The error names the settings, never a value.
+ */
+export function resolveCredentials(
+  config: ConfigLookup,
+  env: NodeJS.ProcessEnv,
+): GitHubCredentials {
+  const pick = (key: string, envName: string): string | undefined =>
+    config(`runner-fleet:${key}`) || env[envName] || undefined;
+  const token = pick("githubToken", "GITHUB_TOKEN");
+  if (token) return { kind: "token", token };
+  const appId = pick("githubAppId", "GITHUB_APP_ID");
+  const installationId = pick("githubAppInstallationId", "GITHUB_APP_INSTALLATION_ID");
+  const privateKey = pick("githubAppPrivateKey", "GITHUB_APP_PRIVATE_KEY");
+  if (appId && installationId && privateKey) {
+    return { kind: "app", appId, installationId, privateKey };
+  }
+  throw new Error(
+    "GitHub credentials are missing: set the secret `runner-fleet:githubToken` (or GITHUB_TOKEN), " +
+      "or all of `runner-fleet:githubAppId`, `githubAppInstallationId` and the secret " +
+      "`githubAppPrivateKey` (or GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, GITHUB_APP_PRIVATE_KEY)",
+  );
+}
+
+/** The API prefix of a runner owner: `orgs/my-org` or `repos/owner/repo`. */
+export function ownerPrefix(path: string): string {
+  return path.includes("/") ? `repos/${path}` : `orgs/${path}`;
+}
+
+/** Retry budget of one request: GitHub outages and rate limits are waited out, not hammered. */
+export interface RetryPolicy {
+  /** Retries of a request after a 5xx answer. */
+  serverErrorRetries: number;
+  /** Retries of a request after a primary or secondary rate limit. */
+  rateLimitRetries: number;
+  /** Longest wait, in seconds, the provider accepts before giving up on a rate limit. */
+  maxRateLimitWaitSeconds: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  serverErrorRetries: 4,
+  rateLimitRetries: 3,
+  maxRateLimitWaitSeconds: 900,
+};
+
+interface ClientCache {
+  clients: Map<string, Promise<Octokit>>;
+}
+
+/**
+ * An Octokit for `apiUrl` with the throttling plugin (honours `retry-after` and the rate-limit
+ * reset time, paces content-creating requests) and the retry plugin (backs off on 5xx), shared by
+ * every resource in this provider process so the pacing is shared too.
+ */
+export async function gitHubClient(
+  apiUrl: string,
+  credentials: GitHubCredentials,
+  policy: RetryPolicy = defaultRetryPolicy,
+): Promise<Octokit> {
+  const { createHash } = await import("node:crypto");
+  const key = createHash("sha256")
+    .update(JSON.stringify([apiUrl, credentials, policy]))
+    .digest("hex");
+  const g = globalThis as typeof globalThis & { __runnerFleetGitHub?: ClientCache };
+  g.__runnerFleetGitHub ??= { clients: new Map() };
+  let client = g.__runnerFleetGitHub.clients.get(key);
+  if (!client) {
+    client = newClient(apiUrl, credentials, policy);
+    g.__runnerFleetGitHub.clients.set(key, client);
+  }
+  return client;
+}
+
+async function newClient(
+  apiUrl: string,
+  credentials: GitHubCredentials,
+  policy: RetryPolicy,
+): Promise<Octokit> {
+  const { Octokit: Base } = await import("@octokit/rest");
+  const { throttling } = await import("@octokit/plugin-throttling");
+  const { retry } = await import("@octokit/plugin-retry");
+  const Client = Base.plugin(throttling, retry);
+  const auth =
+    credentials.kind === "token"
+      ? { auth: credentials.token }
+      : {
+          authStrategy: (await import("@octokit/auth-app")).createAppAuth,
+          auth: {
+            appId: credentials.appId,
+            installationId: credentials.installationId,
+            privateKey: credentials.privateKey,
+          },
+        };
+  const rateLimited = (retryAfter: number, retryCount: number): boolean =>
+    retryCount < policy.rateLimitRetries && retryAfter <= policy.maxRateLimitWaitSeconds;
+  return new Client({
+    ...auth,
+    baseUrl: apiUrl.replace(/\/$/, ""),
+    userAgent: "runner-fleet",
+    // Octokit logs request details on warnings; the providers report errors themselves.
+    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    retry: { retries: policy.serverErrorRetries },
+    throttle: {
+      onRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
+        rateLimited(retryAfter, retryCount),
+      onSecondaryRateLimit: (
+        retryAfter: number,
+        _options: unknown,
+        _octokit: unknown,
+        retryCount: number,
+      ) => rateLimited(retryAfter, retryCount),
+    },
+  }) as unknown as Octokit;
+}
+
+/** The HTTP status of an Octokit error, or undefined for a network failure. */
+export function httpStatus(err: unknown): number | undefined {
+  const status = (err as { status?: unknown })?.status;
+  return typeof status === "number" ? status : undefined;
+}
+
+/**
+ * An error message safe for logs and state: the operation, the HTTP status and GitHub's message,
+ * never the request (which carries the token or a JIT config).
+ */
+export function describeGitHubError(operation: string, err: unknown): string {
+  const status = httpStatus(err);
+  const message = (err as { response?: { data?: { message?: unknown } } })?.response?.data?.message;
+  const detail = typeof message === "string" ? message : (err as Error)?.message;
+  return `${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail ?? "unknown error"}`;
+}

@@ -1,0 +1,324 @@
+// GitHubRunner: the registration of one ephemeral runner on GitHub, as a Pulumi dynamic resource.
+//
+// create  = a just-in-time config for a named runner (or a registration token, for GHES < 3.10);
+// read    = online / offline / busy from one listing shared by the whole refresh, or gone, in
+//           which case it leaves the state and the next `up` creates a new runner;
+// delete  = DELETE on GitHub: 204 or 404 is done; 422 (busy) waits for the job, bounded, unless
+//           flushBusy is set.
+import * as pulumi from "@pulumi/pulumi";
+import {
+  ConfigLookup,
+  describeGitHubError,
+  GitHubCredentials,
+  gitHubClient,
+  httpStatus,
+  ownerPrefix,
+  resolveCredentials,
+} from "./github-client";
+import {
+  checkRegistrationInputs,
+  effectiveLabels,
+  RunnerRegistrationInputs,
+  replaceOnChange,
+} from "./github-runner-inputs";
+import { forgetListings, listRunners } from "./runner-listing";
+
+/** What the state holds for a registration. */
+export interface RunnerRegistrationOutputs extends RunnerRegistrationInputs {
+  /** GitHub's runner id (0 in registration-token mode until the runner registered). */
+  runnerId: number;
+  /** Runner group id the runner was registered in. */
+  runnerGroupId: number;
+  /** Labels as GitHub holds them, defaults included. */
+  effectiveLabels: string[];
+  /** The JIT config for `run.sh --jitconfig` (secret; empty in registration-token mode). */
+  encodedJitConfig: string;
+  /** Registration token for `config.sh` (secret; empty in JIT mode). */
+  registrationToken: string;
+  /** When the registration was created (ISO 8601). */
+  createdAt: string;
+  /** Last known state on GitHub. */
+  status: "online" | "offline" | "busy" | "booting";
+}
+
+/** Logs to the engine's diagnostics through the provider's stderr (shown with `-v`/`--logflow`). */
+function note(message: string): void {
+  process.stderr.write(`runner-fleet: ${message}\n`);
+}
+
+/** Sleeps without holding the event loop. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The provider. It holds no client and captures nothing: credentials arrive in `configure` (from
+ * stack config secrets) or from the environment, and clients are per-process (`gitHubClient`).
+ */
+export class GitHubRunnerProvider implements pulumi.dynamic.ResourceProvider {
+  private configLookup: ConfigLookup = () => undefined;
+
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.configLookup = (key) => req.config.get(key);
+  }
+
+  private async client(apiUrl: string) {
+    const credentials: GitHubCredentials = resolveCredentials(this.configLookup, process.env);
+    const { createHash } = await import("node:crypto");
+    const clientKey = createHash("sha256")
+      .update(JSON.stringify([apiUrl, credentials]))
+      .digest("hex");
+    return { octokit: await gitHubClient(apiUrl, credentials), clientKey };
+  }
+
+  async check(_olds: unknown, news: Record<string, unknown>) {
+    const { inputs, failures } = checkRegistrationInputs(news);
+    return { inputs: { ...news, ...inputs }, failures };
+  }
+
+  async diff(_id: string, olds: RunnerRegistrationOutputs, news: RunnerRegistrationInputs) {
+    const changed = (Object.keys(news) as (keyof RunnerRegistrationInputs)[]).filter(
+      (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
+    );
+    const replaces = changed.filter((k) => replaceOnChange.includes(k));
+    // New names make replacements collision-free, so the new registration comes first.
+    return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
+  }
+
+  async create(inputs: RunnerRegistrationInputs) {
+    const { octokit } = await this.client(inputs.apiUrl);
+    const prefix = ownerPrefix(inputs.path);
+    const labels = effectiveLabels(inputs.labels);
+    const createdAt = new Date().toISOString();
+    if (inputs.mode === "registration-token") {
+      const res = await octokit
+        .request(`POST /${prefix}/actions/runners/registration-token`)
+        .catch((err: unknown) => {
+          throw new Error(describeGitHubError(`registration token for ${inputs.path}`, err));
+        });
+      const outs: RunnerRegistrationOutputs = {
+        ...inputs,
+        runnerId: 0,
+        runnerGroupId: 0,
+        effectiveLabels: labels,
+        encodedJitConfig: "",
+        registrationToken: (res.data as { token: string }).token,
+        createdAt,
+        status: "booting",
+      };
+      return { id: `name:${inputs.name}`, outs };
+    }
+    const runnerGroupId = await runnerGroupIdOf(octokit, inputs.path, inputs.runnerGroup);
+    const generate = () =>
+      octokit.request(`POST /${prefix}/actions/runners/generate-jitconfig`, {
+        name: inputs.name,
+        runner_group_id: runnerGroupId,
+        labels,
+        work_folder: "_work",
+      });
+    let res;
+    try {
+      res = await generate();
+    } catch (err) {
+      if (httpStatus(err) !== 409) {
+        throw new Error(describeGitHubError(`JIT config for runner ${inputs.name}`, err));
+      }
+      // A runner of this name exists: left over from a create whose result never reached the
+      // state. Names are unique per fleet, so it is ours; an idle one is replaced.
+      res = await replaceLeftover(octokit, inputs, generate);
+    }
+    const data = res.data as { runner: { id: number }; encoded_jit_config: string };
+    const outs: RunnerRegistrationOutputs = {
+      ...inputs,
+      runnerId: data.runner.id,
+      runnerGroupId,
+      effectiveLabels: labels,
+      encodedJitConfig: data.encoded_jit_config,
+      registrationToken: "",
+      createdAt,
+      status: "offline",
+    };
+    return { id: String(data.runner.id), outs };
+  }
+
+  async read(id: string, props: RunnerRegistrationOutputs) {
+    const { octokit, clientKey } = await this.client(props.apiUrl);
+    const runners = await listRunners(octokit, clientKey, props.path).catch((err: unknown) => {
+      throw new Error(describeGitHubError(`listing runners of ${props.path}`, err));
+    });
+    const found = runners.find((r) =>
+      props.runnerId ? r.id === props.runnerId : r.name === props.name,
+    );
+    if (!found) {
+      const ageSeconds = (Date.now() - Date.parse(props.createdAt)) / 1000;
+      // A JIT runner exists on GitHub from its creation, so absent means gone (its job is done).
+      // A token-mode runner only appears once its VM registered: give it the boot grace period.
+      if (props.mode === "registration-token" && ageSeconds < props.bootGraceSeconds) {
+        return { id, props: { ...props, status: "booting" } };
+      }
+      return { id: undefined, props };
+    }
+    const status = found.busy ? "busy" : found.status;
+    return { id: String(found.id), props: { ...props, runnerId: found.id, status } };
+  }
+
+  async update(_id: string, olds: RunnerRegistrationOutputs, news: RunnerRegistrationInputs) {
+    // Only settings of the provider itself change in place (grace, busy wait, flushBusy).
+    return { outs: { ...olds, ...news } };
+  }
+
+  async delete(id: string, props: RunnerRegistrationOutputs) {
+    const { octokit } = await this.client(props.apiUrl);
+    const prefix = ownerPrefix(props.path);
+    let runnerId = props.runnerId;
+    if (!runnerId) {
+      // Token mode: the runner got its id when its VM registered.
+      const res = await octokit.request(`GET /${prefix}/actions/runners`, {
+        name: props.name,
+        per_page: 100,
+      });
+      runnerId = (res.data as { runners: { id: number }[] }).runners[0]?.id ?? 0;
+      if (!runnerId) return;
+    }
+    const deadline = Date.now() + props.busyWaitSeconds * 1000;
+    const pollMs = Math.min(10, Math.max(1, props.busyWaitSeconds / 10)) * 1000;
+    for (;;) {
+      try {
+        await octokit.request(`DELETE /${prefix}/actions/runners/{runner_id}`, {
+          runner_id: runnerId,
+        });
+        forgetListings();
+        return;
+      } catch (err) {
+        const status = httpStatus(err);
+        if (status === 404) return; // gone already: an ephemeral runner whose job ended
+        if (status !== 422) {
+          throw new Error(describeGitHubError(`removing runner ${props.name} (${id})`, err));
+        }
+      }
+      if (props.flushBusy) {
+        note(
+          `runner ${props.name} is busy; flushBusy is set, so it is released with its job running`,
+        );
+        return;
+      }
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `runner ${props.name} is still running a job after ${props.busyWaitSeconds}s ` +
+            "(busyWaitSeconds); it was kept. Run again when the job ended, raise busyWaitSeconds, " +
+            "or set flushBusy to remove it with its job",
+        );
+      }
+      await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+    }
+  }
+}
+
+/** Id of the runner group `name` for an organisation, from one listing per process; 1 for repos. */
+async function runnerGroupIdOf(
+  octokit: Awaited<ReturnType<typeof gitHubClient>>,
+  path: string,
+  name: string,
+): Promise<number> {
+  if (path.includes("/")) return 1; // repository runners all live in the Default group
+  const g = globalThis as typeof globalThis & {
+    __runnerFleetGroups?: Map<string, Promise<unknown[]>>;
+  };
+  g.__runnerFleetGroups ??= new Map();
+  let groups = g.__runnerFleetGroups.get(path);
+  if (!groups) {
+    groups = octokit.paginate(`GET /orgs/${path}/actions/runner-groups`, { per_page: 100 });
+    g.__runnerFleetGroups.set(path, groups);
+    groups.catch(() => g.__runnerFleetGroups?.delete(path));
+  }
+  const list = (await groups.catch((err: unknown) => {
+    throw new Error(describeGitHubError(`listing runner groups of ${path}`, err));
+  })) as { id: number; name: string }[];
+  const group = list.find((x) => x.name === name);
+  if (!group) {
+    throw new Error(
+      `runner group ${JSON.stringify(name)} does not exist in organisation ${path}; ` +
+        `its groups are: ${list.map((x) => JSON.stringify(x.name)).join(", ")}`,
+    );
+  }
+  return group.id;
+}
+
+/** Removes an idle leftover runner of the same name, then generates the JIT config again. */
+async function replaceLeftover<T>(
+  octokit: Awaited<ReturnType<typeof gitHubClient>>,
+  inputs: RunnerRegistrationInputs,
+  generate: () => Promise<T>,
+): Promise<T> {
+  const prefix = ownerPrefix(inputs.path);
+  const res = await octokit.request(`GET /${prefix}/actions/runners`, {
+    name: inputs.name,
+    per_page: 100,
+  });
+  const leftover = (res.data as { runners: { id: number; busy: boolean }[] }).runners[0];
+  if (leftover?.busy) {
+    throw new Error(`runner name ${inputs.name} is taken by a busy runner (id ${leftover.id})`);
+  }
+  if (leftover) {
+    await octokit.request(`DELETE /${prefix}/actions/runners/{runner_id}`, {
+      runner_id: leftover.id,
+    });
+  }
+  return generate().catch((err: unknown) => {
+    throw new Error(describeGitHubError(`JIT config for runner ${inputs.name}`, err));
+  });
+}
+
+/** Arguments of a GitHub runner registration. */
+export interface GitHubRunnerArgs {
+  /** Organisation (`my-org`) or repository (`owner/repo`). */
+  path: pulumi.Input<string>;
+  /** Runner name: unique within the fleet, at most 64 characters. */
+  name: pulumi.Input<string>;
+  /** Labels; `self-hosted` and `linux` are added. @default none beyond the two */
+  labels?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Runner group name, for organisations. @default "Default" */
+  runnerGroup?: pulumi.Input<string>;
+  /** JIT config, or a registration token for GHES < 3.10. @default "jit" */
+  mode?: pulumi.Input<"jit" | "registration-token">;
+  /** GitHub API base URL. @default "https://api.github.com" */
+  apiUrl?: pulumi.Input<string>;
+  /** Seconds a token-mode runner may stay unregistered before it counts as gone. @default 1380 */
+  bootGraceSeconds?: pulumi.Input<number>;
+  /** Seconds a delete waits for a busy runner's job to end. @default 600 */
+  busyWaitSeconds?: pulumi.Input<number>;
+  /** Remove a busy runner anyway, failing its job. @default false */
+  flushBusy?: pulumi.Input<boolean>;
+}
+
+/**
+ * The registration of one ephemeral runner on GitHub. Its JIT config and registration token are
+ * secret outputs. Credentials come from stack config secrets or the environment, never inputs.
+ */
+export class GitHubRunner extends pulumi.dynamic.Resource {
+  declare readonly runnerId: pulumi.Output<number>;
+  declare readonly encodedJitConfig: pulumi.Output<string>;
+  declare readonly registrationToken: pulumi.Output<string>;
+  declare readonly effectiveLabels: pulumi.Output<string[]>;
+  declare readonly status: pulumi.Output<string>;
+
+  constructor(name: string, args: GitHubRunnerArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      new GitHubRunnerProvider(),
+      name,
+      {
+        ...args,
+        runnerId: undefined,
+        encodedJitConfig: undefined,
+        registrationToken: undefined,
+        effectiveLabels: undefined,
+        status: undefined,
+      },
+      pulumi.mergeOptions(opts, {
+        additionalSecretOutputs: ["encodedJitConfig", "registrationToken"],
+      }),
+      "github",
+      "RunnerRegistration",
+    );
+  }
+}
