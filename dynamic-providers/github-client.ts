@@ -41,6 +41,24 @@ export function resolveCredentials(
   );
 }
 
+/**
+ * Busy-runner settings for a delete. A deleted resource's inputs are those of its last deploy, so
+ * `flushBusy` and `busyWaitSeconds` set in the stack config now take precedence: that is how an
+ * operator flushes runners that a scale-down removes.
+ */
+export function busySettings(
+  config: ConfigLookup,
+  saved: { flushBusy: boolean; busyWaitSeconds: number },
+): { flushBusy: boolean; busyWaitSeconds: number } {
+  const flush = config("runner-fleet:flushBusy");
+  const wait = config("runner-fleet:busyWaitSeconds");
+  return {
+    flushBusy: flush === undefined ? saved.flushBusy : flush === "true",
+    busyWaitSeconds:
+      wait === undefined || !/^\d+$/.test(wait) ? saved.busyWaitSeconds : Number(wait),
+  };
+}
+
 /** The API prefix of a runner owner: `orgs/my-org` or `repos/owner/repo`. */
 export function ownerPrefix(path: string): string {
   return path.includes("/") ? `repos/${path}` : `orgs/${path}`;

@@ -7,6 +7,7 @@
 //           flushBusy is set.
 import * as pulumi from "@pulumi/pulumi";
 import {
+  busySettings,
   ConfigLookup,
   describeGitHubError,
   GitHubCredentials,
@@ -169,48 +170,72 @@ export class GitHubRunnerProvider implements pulumi.dynamic.ResourceProvider {
 
   async delete(id: string, props: RunnerRegistrationOutputs) {
     const { octokit } = await this.client(props.apiUrl);
-    const prefix = ownerPrefix(props.path);
-    let runnerId = props.runnerId;
-    if (!runnerId) {
-      // Token mode: the runner got its id when its VM registered.
-      const res = await octokit.request(`GET /${prefix}/actions/runners`, {
-        name: props.name,
-        per_page: 100,
+    await releaseRunner(octokit, { ...props, ...busySettings(this.configLookup, props), id });
+  }
+}
+
+/** What `releaseRunner` needs to know of a runner. */
+export interface ReleaseTarget {
+  /** Resource id, for messages. */
+  id: string;
+  path: string;
+  name: string;
+  /** 0 when unknown (registration-token mode): then it is looked up by name. */
+  runnerId: number;
+  busyWaitSeconds: number;
+  flushBusy: boolean;
+}
+
+/**
+ * Removes a runner from GitHub before its server goes: 204 (it was idle) or 404 (already gone) is
+ * done; 422 means it is running a job, and GitHub's answer is the only reliable busy signal (the
+ * listing's `busy` lags). Then it waits for the job, up to `busyWaitSeconds`, and fails rather than
+ * let the server be deleted under a job — unless `flushBusy`, which says so and lets it go.
+ */
+export async function releaseRunner(
+  octokit: Awaited<ReturnType<typeof gitHubClient>>,
+  target: ReleaseTarget,
+): Promise<void> {
+  const prefix = ownerPrefix(target.path);
+  let runnerId = target.runnerId;
+  if (!runnerId) {
+    const res = await octokit.request(`GET /${prefix}/actions/runners`, {
+      name: target.name,
+      per_page: 100,
+    });
+    runnerId = (res.data as { runners: { id: number }[] }).runners[0]?.id ?? 0;
+    if (!runnerId) return;
+  }
+  const deadline = Date.now() + target.busyWaitSeconds * 1000;
+  const pollMs = Math.min(10, Math.max(1, target.busyWaitSeconds / 10)) * 1000;
+  for (;;) {
+    try {
+      await octokit.request(`DELETE /${prefix}/actions/runners/{runner_id}`, {
+        runner_id: runnerId,
       });
-      runnerId = (res.data as { runners: { id: number }[] }).runners[0]?.id ?? 0;
-      if (!runnerId) return;
+      forgetListings();
+      return;
+    } catch (err) {
+      const status = httpStatus(err);
+      if (status === 404) return; // gone already: an ephemeral runner whose job ended
+      if (status !== 422) {
+        throw new Error(describeGitHubError(`removing runner ${target.name} (${target.id})`, err));
+      }
     }
-    const deadline = Date.now() + props.busyWaitSeconds * 1000;
-    const pollMs = Math.min(10, Math.max(1, props.busyWaitSeconds / 10)) * 1000;
-    for (;;) {
-      try {
-        await octokit.request(`DELETE /${prefix}/actions/runners/{runner_id}`, {
-          runner_id: runnerId,
-        });
-        forgetListings();
-        return;
-      } catch (err) {
-        const status = httpStatus(err);
-        if (status === 404) return; // gone already: an ephemeral runner whose job ended
-        if (status !== 422) {
-          throw new Error(describeGitHubError(`removing runner ${props.name} (${id})`, err));
-        }
-      }
-      if (props.flushBusy) {
-        note(
-          `runner ${props.name} is busy; flushBusy is set, so it is released with its job running`,
-        );
-        return;
-      }
-      if (Date.now() >= deadline) {
-        throw new Error(
-          `runner ${props.name} is still running a job after ${props.busyWaitSeconds}s ` +
-            "(busyWaitSeconds); it was kept. Run again when the job ended, raise busyWaitSeconds, " +
-            "or set flushBusy to remove it with its job",
-        );
-      }
-      await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+    if (target.flushBusy) {
+      note(
+        `runner ${target.name} is busy; flushBusy is set, so it is released with its job running`,
+      );
+      return;
     }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `runner ${target.name} is still running a job after ${target.busyWaitSeconds}s ` +
+          "(busyWaitSeconds); it was kept. Run again when the job ended, raise busyWaitSeconds, " +
+          "or set flushBusy to remove it with its job",
+      );
+    }
+    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
   }
 }
 

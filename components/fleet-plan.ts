@@ -1,0 +1,124 @@
+// Planning of one `pulumi up`: which runners the fleet keeps, which it adds and which it drops,
+// from the runners of the last deployment and one listing of GitHub. A pure function, so
+// `pulumi preview` shows exactly which runners would be replaced or removed.
+
+/** A runner the stack deployed, as its outputs remember it. */
+export interface KnownRunner {
+  name: string;
+  pool: string;
+  /** ISO 8601 creation time. */
+  createdAt: string;
+}
+
+/** A runner as GitHub lists it. */
+export interface ObservedRunner {
+  name: string;
+  status: "online" | "offline";
+  busy: boolean;
+}
+
+export type RunnerState = "busy" | "idle" | "booting";
+
+export interface PlanInput {
+  namePrefix: string;
+  /** Runner names carry the pool name when the stack configured pools. */
+  namedPools: boolean;
+  pools: { name: string; quantity: number }[];
+  previous: KnownRunner[];
+  observed: ObservedRunner[];
+  /** Epoch milliseconds. */
+  now: number;
+  bootGraceSeconds: number;
+  /** JIT runners exist on GitHub from creation; token-mode runners only once their VM booted. */
+  mode: "jit" | "registration-token";
+  flushBusy: boolean;
+  /** 12 random hex digits; injected so tests are deterministic. */
+  randomSuffix: () => string;
+}
+
+export interface PlannedRunner extends KnownRunner {
+  state: RunnerState | "new";
+}
+
+export interface FleetPlan {
+  /** Runners to declare in this deployment: kept ones first, then new ones. */
+  runners: PlannedRunner[];
+  /** Runners left out, so Pulumi removes them, each with the reason. */
+  dropped: { name: string; reason: string }[];
+  /** GitHub runners with the fleet's prefix that this stack never deployed. */
+  orphans: string[];
+}
+
+const PRIORITY: Record<RunnerState, number> = { busy: 0, idle: 1, booting: 2 };
+
+/** The name of a new runner: `prefix[-pool]-<12 hex>`. */
+export function runnerName(prefix: string, pool: string, namedPools: boolean, suffix: string) {
+  return namedPools ? `${prefix}-${pool}-${suffix}` : `${prefix}-${suffix}`;
+}
+
+/** Classifies a deployed runner from GitHub's listing, or says why it is gone. */
+export function classify(
+  runner: KnownRunner,
+  observed: ObservedRunner | undefined,
+  input: Pick<PlanInput, "now" | "bootGraceSeconds" | "mode">,
+): { state: RunnerState } | { gone: string } {
+  const ageSeconds = (input.now - Date.parse(runner.createdAt)) / 1000;
+  const booting = ageSeconds < input.bootGraceSeconds;
+  if (!observed) {
+    if (input.mode === "registration-token" && booting) return { state: "booting" };
+    return { gone: "gone from GitHub (its job finished, or it was removed)" };
+  }
+  if (observed.busy) return { state: "busy" };
+  if (observed.status === "online") return { state: "idle" };
+  if (booting) return { state: "booting" };
+  return { gone: `offline for longer than the boot grace period (${input.bootGraceSeconds}s)` };
+}
+
+/**
+ * Plans the fleet. Per pool: busy runners are kept first, then idle ones, then booting ones, up
+ * to the pool's quantity; busy runners beyond it are kept too unless `flushBusy`. New runners fill
+ * the rest. Runners of pools no longer configured are dropped.
+ */
+export function planFleet(input: PlanInput): FleetPlan {
+  const observedByName = new Map(input.observed.map((r) => [r.name, r]));
+  const taken = new Set([...input.previous.map((r) => r.name), ...observedByName.keys()]);
+  const runners: PlannedRunner[] = [];
+  const dropped: FleetPlan["dropped"] = [];
+  const pools = new Map(input.pools.map((p) => [p.name, p.quantity]));
+
+  for (const runner of input.previous) {
+    if (!pools.has(runner.pool))
+      dropped.push({ name: runner.name, reason: `pool ${runner.pool} removed` });
+  }
+  for (const [pool, quantity] of pools) {
+    const candidates: PlannedRunner[] = [];
+    for (const runner of input.previous.filter((r) => r.pool === pool)) {
+      const verdict = classify(runner, observedByName.get(runner.name), input);
+      if ("gone" in verdict) dropped.push({ name: runner.name, reason: verdict.gone });
+      else candidates.push({ ...runner, state: verdict.state });
+    }
+    candidates.sort(
+      (a, b) =>
+        PRIORITY[a.state as RunnerState] - PRIORITY[b.state as RunnerState] ||
+        a.name.localeCompare(b.name),
+    );
+    candidates.forEach((runner, i) => {
+      if (i < quantity || (runner.state === "busy" && !input.flushBusy)) runners.push(runner);
+      else
+        dropped.push({ name: runner.name, reason: `scale down to ${quantity} (${runner.state})` });
+    });
+    const kept = runners.filter((r) => r.pool === pool).length;
+    for (let i = kept; i < quantity; i++) {
+      let name: string;
+      do name = runnerName(input.namePrefix, pool, input.namedPools, input.randomSuffix());
+      while (taken.has(name));
+      taken.add(name);
+      runners.push({ name, pool, createdAt: new Date(input.now).toISOString(), state: "new" });
+    }
+  }
+  const known = new Set(input.previous.map((r) => r.name));
+  const orphans = input.observed
+    .map((r) => r.name)
+    .filter((name) => name.startsWith(`${input.namePrefix}-`) && !known.has(name));
+  return { runners, dropped, orphans };
+}

@@ -1,0 +1,116 @@
+import * as assert from "node:assert/strict";
+import { isIpv4Cidr, parseFleetConfig } from "../../config";
+
+const minimal: Record<string, string> = {
+  githubPath: "acme/widgets",
+  flavor: "runner.small",
+  network: "runners-net",
+  image: "runner-base",
+  sshSourceCidr: "10.0.0.0/8",
+};
+
+const parse = (values: Record<string, string>) => parseFleetConfig((k) => values[k], "dev");
+
+describe("fleet config", function () {
+  it("applies the documented defaults to a minimal stack", function () {
+    const c = parse(minimal);
+    assert.equal(c.namePrefix, "rf-dev");
+    assert.deepEqual(c.pools, [
+      { name: "default", flavor: "runner.small", labels: [], quantity: 1 },
+    ]);
+    assert.equal(c.namedPools, false);
+    assert.deepEqual(c.image, { kind: "existing", ref: "runner-base" });
+    assert.equal(c.githubApiUrl, "https://api.github.com");
+    assert.equal(c.registrationMode, "jit");
+    assert.equal(c.flushBusy, false);
+    assert.equal(c.busyWaitSeconds, 600);
+    assert.deepEqual(c.metrics, { enabled: true, logPath: "runner-fleet-metrics.log" });
+  });
+
+  it("reads a full stack", function () {
+    const c = parse({
+      ...minimal,
+      githubPath: "acme",
+      runnerGroup: "ci",
+      labels: '["gpu","x64"]',
+      quantity: "3",
+      proxy:
+        '{"http":"http://proxy:3128","https":"http://proxy:3128","noProxy":"10.0.0.0/8,.corp","aproxyAddress":"proxy:3128"}',
+      dockerhubMirror: "https://mirror.example",
+      sshDebugRelays: JSON.stringify([
+        {
+          host: "tmate.example",
+          port: 10022,
+          rsaFingerprint: `SHA256:${"a".repeat(43)}`,
+          ed25519Fingerprint: `SHA256:${"b".repeat(43)}`,
+        },
+      ]),
+      repoPolicyComplianceUrl: "http://policy:8080",
+      repoPolicyComplianceToken: "secret",
+      authorCheck: "true",
+      flushBusy: "true",
+    });
+    assert.deepEqual(c.pools[0].labels, ["gpu", "x64"]);
+    assert.equal(c.pools[0].quantity, 3);
+    assert.equal(c.proxy?.aproxyAddress, "proxy:3128");
+    assert.equal(c.sshDebugRelays[0].port, 10022);
+    assert.equal(c.authorCheck, true);
+  });
+
+  it("reads pools instead of quantity, flavor and labels", function () {
+    const { flavor: _flavor, ...noFlavor } = minimal;
+    const c = parse({
+      ...noFlavor,
+      pools:
+        '[{"name":"small","flavor":"m1.small","quantity":2},{"name":"gpu","flavor":"g1","labels":["gpu"]}]',
+    });
+    assert.equal(c.namedPools, true);
+    assert.deepEqual(
+      c.pools.map((p) => [p.name, p.flavor, p.quantity]),
+      [
+        ["small", "m1.small", 2],
+        ["gpu", "g1", 1],
+      ],
+    );
+  });
+
+  it("fails listing every problem with key, value and what is allowed", function () {
+    assert.throws(
+      () =>
+        parse({ ...minimal, quantity: "-3", githubPath: "a/b/c", sshSourceCidr: "10.0.0.0/33" }),
+      (err: Error) => {
+        assert.match(err.message, /`quantity` must be an integer from 0 to 1000, got "-3"/);
+        assert.match(err.message, /`githubPath` must be an organisation .* got "a\/b\/c"/);
+        assert.match(err.message, /`sshSourceCidr` must be an IPv4 CIDR .* got "10.0.0.0\/33"/);
+        return true;
+      },
+    );
+  });
+
+  it("fails without the required keys", function () {
+    assert.throws(
+      () => parse({}),
+      /`githubPath` is required[\s\S]*`network` is required[\s\S]*`image` is required/,
+    );
+  });
+
+  it("rejects runner names over 64 characters", function () {
+    assert.throws(
+      () => parse({ ...minimal, namePrefix: "a".repeat(52) }),
+      /runner names of 65 characters/,
+    );
+  });
+
+  it("rejects quantity together with pools", function () {
+    assert.throws(
+      () => parse({ ...minimal, pools: '[{"name":"a","flavor":"f"}]' }),
+      /`flavor` cannot be set together with `pools`/,
+    );
+  });
+
+  it("recognises IPv4 CIDRs", function () {
+    assert.ok(isIpv4Cidr("192.168.0.0/16"));
+    assert.ok(!isIpv4Cidr("256.0.0.0/8"));
+    assert.ok(!isIpv4Cidr("10.0.0.0"));
+  });
+});
