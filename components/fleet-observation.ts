@@ -33,3 +33,25 @@ export async function observedRunners(
     .filter((r) => r.name.startsWith(`${namePrefix}-`))
     .map(({ name, status, busy }) => ({ name, status, busy }));
 }
+
+/**
+ * The newest runner version GitHub offers for the architecture, from its downloads list, so a
+ * build of `latest` names a real version (and a new release triggers a new image).
+ */
+export async function latestRunnerVersion(
+  apiUrl: string,
+  path: string,
+  architecture: "x86_64" | "aarch64",
+  credentials: GitHubCredentials,
+): Promise<string> {
+  const octokit = await gitHubClient(apiUrl, credentials);
+  const owner = path.includes("/") ? `repos/${path}` : `orgs/${path}`;
+  const res = await octokit.request(`GET /${owner}/actions/runners/downloads`);
+  const arch = architecture === "x86_64" ? "x64" : "arm64";
+  const entry = (res.data as { os: string; architecture: string; filename: string }[]).find(
+    (d) => d.os === "linux" && d.architecture === arch,
+  );
+  const version = /-(\d+\.\d+\.\d+)\.tar\.gz$/.exec(entry?.filename ?? "")?.[1];
+  if (!version) throw new Error(`GitHub's runner downloads list has no linux/${arch} runner`);
+  return version;
+}

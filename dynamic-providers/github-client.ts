@@ -74,6 +74,16 @@ export interface RetryPolicy {
   maxRateLimitWaitSeconds: number;
 }
 
+/**
+ * Pause between content-creating requests (JIT configs, deletes) of one provider process. GitHub's
+ * secondary limit allows about 80 a minute; 750 ms keeps under it. `RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS`
+ * overrides it (e.g. 0 against a test double, or higher on a shared token).
+ */
+export function writeIntervalMs(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS);
+  return Number.isFinite(v) && v >= 0 ? v : 750;
+}
+
 export const defaultRetryPolicy: RetryPolicy = {
   serverErrorRetries: 4,
   rateLimitRetries: 3,
@@ -117,6 +127,7 @@ async function newClient(
   const { throttling } = await import("@octokit/plugin-throttling");
   const { retry } = await import("@octokit/plugin-retry");
   const Client = Base.plugin(throttling, retry);
+  const { default: Bottleneck } = await import("bottleneck");
   const auth =
     credentials.kind === "token"
       ? { auth: credentials.token }
@@ -136,8 +147,13 @@ async function newClient(
     userAgent: "runner-fleet",
     // Octokit logs request details on warnings; the providers report errors themselves.
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-    retry: { retries: policy.serverErrorRetries },
+    // 409 (name taken) and 429 (rate limit, the throttling plugin's business) are not retried.
+    retry: {
+      retries: policy.serverErrorRetries,
+      doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451],
+    },
     throttle: {
+      write: new Bottleneck.Group({ maxConcurrent: 1, minTime: writeIntervalMs(process.env) }),
       onRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) =>
         rateLimited(retryAfter, retryCount),
       onSecondaryRateLimit: (

@@ -1,0 +1,45 @@
+// Everything the double knows, shared by its REST API, runner-agent API and control API.
+import { Credentials } from "./credentials";
+import { Dispatcher } from "./dispatcher";
+import { JobStore } from "./jobs";
+import { PrimaryRateLimit } from "./rate-limit";
+import { RequestCounter } from "./request-counts";
+import { RunnerGroups } from "./runner-groups";
+import { RunnerTokens } from "./runner-tokens";
+import { RunnerRegistry } from "./runners";
+import { TrafficFaults } from "./traffic-faults";
+import type { AppCredential, Clock, TokenGrant } from "./types";
+
+export interface DoubleConfig {
+  baseUrl: string;
+  clock: Clock;
+  tokens: TokenGrant[];
+  apps: AppCredential[];
+  runnerTarball: Buffer;
+}
+
+export class DoubleState {
+  readonly baseUrl: string;
+  readonly clock: Clock;
+  readonly runnerTarball: Buffer;
+  readonly groups = new RunnerGroups();
+  readonly runners = new RunnerRegistry();
+  readonly jobs = new JobStore();
+  readonly counts = new RequestCounter();
+  readonly dispatcher: Dispatcher;
+  readonly credentials: Credentials;
+  readonly runnerTokens: RunnerTokens;
+  readonly rateLimit: PrimaryRateLimit;
+  readonly faults: TrafficFaults;
+
+  constructor(config: DoubleConfig) {
+    this.baseUrl = config.baseUrl;
+    this.clock = config.clock;
+    this.runnerTarball = config.runnerTarball;
+    this.dispatcher = new Dispatcher(this.runners, this.groups, this.jobs, config.clock);
+    this.credentials = new Credentials(config.tokens, config.apps, config.clock);
+    this.runnerTokens = new RunnerTokens(config.clock);
+    this.rateLimit = new PrimaryRateLimit(config.clock);
+    this.faults = new TrafficFaults(config.clock);
+  }
+}

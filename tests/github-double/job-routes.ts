@@ -1,0 +1,44 @@
+// Workflow jobs of a repository: one job, and the jobs of a run.
+import { docsUrl, notFound } from "./http-errors";
+import { jobJson, type Repo } from "./jobs";
+import { paginate } from "./pagination";
+import { idParam, type RestRoute } from "./rest-route";
+
+const docs = (anchor: string) => docsUrl(`actions/workflow-jobs#${anchor}`);
+
+const repoOf = (params: Record<string, string>): Repo => ({
+  kind: "repo",
+  owner: params.owner,
+  repo: params.repo,
+});
+
+export const jobRoutes: RestRoute[] = [
+  {
+    method: "GET",
+    template: "/repos/{owner}/{repo}/actions/jobs/{job_id}",
+    access: "read",
+    docs: docs("get-a-job-for-a-workflow-run"),
+    handle: ({ state, params }) => {
+      const job = state.jobs.get(repoOf(params), idParam(params.job_id));
+      if (!job) throw notFound();
+      return { status: 200, body: jobJson(job, state.baseUrl) };
+    },
+  },
+  {
+    method: "GET",
+    template: "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+    access: "read",
+    docs: docs("list-jobs-for-a-workflow-run"),
+    handle: ({ state, params, requestUrl }) => {
+      const jobs = state.jobs.ofRun(repoOf(params), idParam(params.run_id));
+      // Every run has at least one job, so no jobs means no such run.
+      if (jobs.length === 0) throw notFound();
+      const page = paginate(jobs, requestUrl, state.baseUrl);
+      return {
+        status: 200,
+        body: { total_count: jobs.length, jobs: page.items.map((j) => jobJson(j, state.baseUrl)) },
+        headers: page.headers,
+      };
+    },
+  },
+];
