@@ -123,7 +123,7 @@ interface CommandResult {
 }
 
 /** Most output accepted from one remote command; more means something is off. */
-const MAX_COMMAND_OUTPUT = 4096;
+const MAX_COMMAND_OUTPUT = 16_384;
 
 /** Runs `command` on an open connection, collecting at most MAX_COMMAND_OUTPUT bytes. */
 function runCommand(client: Client, command: string): Promise<CommandResult> {
@@ -166,49 +166,81 @@ function runCommand(client: Client, command: string): Promise<CommandResult> {
   });
 }
 
-/** The remote script that sizes a file and prints it if it is small enough. */
-function readScript(path: string): string {
-  return (
-    `f=${shellQuote(path)}; ` +
-    `if [ ! -e "$f" ] && [ ! -L "$f" ]; then echo missing; ` +
-    `elif [ ! -f "$f" ]; then echo notfile; ` +
-    `else s=$(stat -L -c %s -- "$f") || exit 3; echo "size $s"; ` +
-    `if [ "$s" -le ${MAX_METRICS_FILE_BYTES} ]; then head -c ${MAX_METRICS_FILE_BYTES} -- "$f"; fi; fi`
-  );
+/**
+ * The remote script that sizes each file and prints it (base64) if it is small enough, one line
+ * per file: `rf-metrics <index> missing|notfile|unreadable|error|size <bytes> [<base64>]`. One command for all
+ * files keeps the pull to one round trip; `head -c` bounds the read should a file grow meanwhile.
+ */
+function readScript(paths: readonly string[]): string {
+  const max = MAX_METRICS_FILE_BYTES;
+  return paths
+    .map(
+      (path, i) =>
+        `f=${shellQuote(path)}; ` +
+        `if [ ! -e "$f" ] && [ ! -L "$f" ]; then echo 'rf-metrics ${i} missing'; ` +
+        `elif [ ! -f "$f" ]; then echo 'rf-metrics ${i} notfile'; ` +
+        `elif [ ! -r "$f" ]; then echo 'rf-metrics ${i} unreadable'; ` +
+        `elif ! s=$(stat -L -c %s -- "$f"); then echo 'rf-metrics ${i} error'; ` +
+        `elif [ "$s" -gt ${max} ]; then echo "rf-metrics ${i} size $s"; ` +
+        `else echo "rf-metrics ${i} size $s $(head -c ${max} -- "$f" | base64 | tr -d '\\n')"; fi`,
+    )
+    .join("\n");
 }
 
 /** One metrics file as read from the host. */
 type FileRead =
   { kind: "missing" } | { kind: "text"; text: string } | { kind: "skipped"; warning: string };
 
-/** Sizes and reads one metrics file (over the limit: not read). */
-async function readMetricsFile(client: Client, path: string, where: string): Promise<FileRead> {
-  const res = await runCommand(client, readScript(path));
-  const nl = res.stdout.indexOf(0x0a);
-  const header = (nl < 0 ? res.stdout : res.stdout.subarray(0, nl)).toString("utf8");
-  if (res.code !== 0 || nl < 0) {
-    const detail = res.stderr || `exit status ${res.code ?? "none"}`;
-    return { kind: "skipped", warning: `reading ${path} on ${where} failed: ${detail}` };
+/** Sizes and reads the metrics files (those over the limit are not read), in one command. */
+async function readMetricsFiles(
+  client: Client,
+  paths: readonly string[],
+  where: string,
+): Promise<FileRead[]> {
+  const res = await runCommand(client, readScript(paths));
+  const lines = new Map<number, string[]>();
+  for (const line of res.stdout.toString("latin1").split("\n")) {
+    // Marked lines only: a chatty login shell may print its own.
+    const [marker, index, ...rest] = line.split(" ");
+    if (marker === "rf-metrics" && /^\d+$/.test(index ?? "")) lines.set(Number(index), rest);
   }
-  if (header === "missing") return { kind: "missing" };
-  if (header === "notfile") {
-    return { kind: "skipped", warning: `${path} on ${where} is not a regular file; not read` };
-  }
-  const m = /^size (\d+)$/.exec(header);
-  if (!m) {
-    return { kind: "skipped", warning: `reading ${path} on ${where} failed: unexpected output` };
-  }
-  const size = Number(m[1]);
-  const body = res.stdout.subarray(nl + 1);
-  if (size > MAX_METRICS_FILE_BYTES || body.length > MAX_METRICS_FILE_BYTES) {
-    return {
+  const detail = res.stderr || `exit status ${res.code ?? "none"}`;
+  return paths.map((path, i): FileRead => {
+    const [status, sizeText, b64] = lines.get(i) ?? [];
+    const failed = (why: string): FileRead => ({
       kind: "skipped",
-      warning:
-        `${path} on ${where} is ${Math.max(size, body.length)} bytes, over the ` +
-        `${MAX_METRICS_FILE_BYTES}-byte limit; not read`,
-    };
-  }
-  return { kind: "text", text: body.toString("utf8") };
+      warning: `reading ${path} on ${where} failed: ${why}`,
+    });
+    switch (status) {
+      case "missing":
+        return { kind: "missing" };
+      case "notfile":
+        return { kind: "skipped", warning: `${path} on ${where} is not a regular file; not read` };
+      case "unreadable":
+        return failed("permission denied");
+      case "size":
+        break;
+      case undefined:
+        return failed(res.code === 0 ? "no output" : detail);
+      default:
+        return failed(detail);
+    }
+    const size = /^\d+$/.test(sizeText ?? "") ? Number(sizeText) : NaN;
+    if (Number.isNaN(size)) return failed("unexpected output");
+    if (size > MAX_METRICS_FILE_BYTES) {
+      return {
+        kind: "skipped",
+        warning:
+          `${path} on ${where} is ${size} bytes, over the ${MAX_METRICS_FILE_BYTES}-byte limit; ` +
+          "not read",
+      };
+    }
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64 ?? "")) return failed("unexpected output");
+    const body = Buffer.from(b64 ?? "", "base64");
+    // The content comes through base64 on the host: none for a non-empty file means it failed.
+    if (body.length === 0 && size > 0) return failed(res.code === 0 ? "no content" : detail);
+    return { kind: "text", text: body.toString("utf8") };
+  });
 }
 
 /** Renames a corrupt file to `<file>.quarantined`; returns the warning that says so. */
@@ -353,20 +385,20 @@ async function pullFiles(
     ["preJob", METRICS_FILES.preJob, parsePreJob],
     ["postJob", METRICS_FILES.postJob, parsePostJob],
   ] as const;
+  const paths = files.map(([, name]) => `${dir === "/" ? "" : dir}/${name}`);
   try {
-    for (const [slot, name, parse] of files) {
-      if (session.closed) break;
-      const path = `${dir === "/" ? "" : dir}/${name}`;
-      session.stage = `reading ${name}`;
-      let read: FileRead;
-      try {
-        read = await readMetricsFile(client, path, where);
-      } catch (err) {
-        if (session.closed) break;
-        warnings.push(`reading ${path} on ${where} failed: ${messageOf(err)}`);
-        continue;
-      }
-      if (session.closed) break;
+    session.stage = "reading the metrics files";
+    let reads: FileRead[];
+    try {
+      reads = await readMetricsFiles(client, paths, where);
+    } catch (err) {
+      if (!session.closed)
+        warnings.push(`reading metrics files on ${where} failed: ${messageOf(err)}`);
+      return;
+    }
+    for (const [i, [slot, name, parse]] of files.entries()) {
+      if (session.closed) return;
+      const read = reads[i];
       if (read.kind === "skipped") warnings.push(read.warning);
       if (read.kind !== "text") continue;
       const result: ParseResult<unknown> = parse(read.text);
@@ -376,7 +408,7 @@ async function pullFiles(
         else parsed.postJob = result.value as PostJobMetrics;
       } else {
         session.stage = `quarantining ${name}`;
-        const warning = await quarantine(client, path, where, result.reason);
+        const warning = await quarantine(client, paths[i], where, result.reason);
         if (!session.closed) warnings.push(warning);
       }
     }

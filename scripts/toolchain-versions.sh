@@ -18,6 +18,6 @@ COMMAND_MODULE=github.com/pulumi/pulumi-command/provider
 COMMAND_MODULE_VERSION=v0.0.0-20260303235922-7f3eb6f3b77c
 
 RUNNER_FLEET_CACHE=${RUNNER_FLEET_CACHE:-/var/cache/runner-fleet}
-# The stand-in OpenStack provider's sources are part of the key: a change to them rebuilds it.
-_rf_standin=$(cat "$(dirname "${BASH_SOURCE[0]}")/../toolchain/openstack-provider/"{go.mod,main.go} | sha256sum | cut -c1-8)
+# The stand-in providers' sources are part of the key: a change to them rebuilds them.
+_rf_standin=$(cat "$(dirname "${BASH_SOURCE[0]}")/../toolchain/"*-provider/{go.mod,*.go} | sha256sum | cut -c1-8)
 TOOLCHAIN_DIR=${TOOLCHAIN_DIR:-$RUNNER_FLEET_CACHE/toolchain-pulumi$PULUMI_VERSION-openstack$OPENSTACK_VERSION-$_rf_standin-command$COMMAND_VERSION-$(go env GOVERSION)}

@@ -8,6 +8,7 @@
 # Prints each step's duration. Writes `$TOOLCHAIN_DIR/env.sh` for other scripts to source.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/toolchain-versions.sh
 . "$here/scripts/toolchain-versions.sh"
 
 T0=$(date +%s)
@@ -46,8 +47,18 @@ go_build() { # DIR PACKAGE OUTPUT LDFLAGS
   (cd "$1" && go build -p 1 -trimpath -ldflags "-s -w $4" -o "$3" "$2")
 }
 
+# Each binary is built once into a folder of its own under $RUNNER_FLEET_CACHE/build, keyed by
+# what it is built from; the toolchain folder gets copies. So a change to one stand-in rebuilds
+# that stand-in only, never the CLI.
+build_root="$RUNNER_FLEET_CACHE/build"
+goversion=$(go env GOVERSION)
+install_binary() { # BUILT-FILE NAME: copy a built binary into the toolchain's bin
+  cp "$1" "$TOOLCHAIN_DIR/bin/$2.partial" && mv "$TOOLCHAIN_DIR/bin/$2.partial" "$TOOLCHAIN_DIR/bin/$2"
+}
+
 # ---- pulumi CLI ---------------------------------------------------------------------------------
-if [ -x "$TOOLCHAIN_DIR/bin/pulumi" ]; then
+cli="$build_root/pulumi-$PULUMI_VERSION-$goversion/pulumi"
+if [ -x "$cli" ]; then
   step "pulumi $PULUMI_VERSION: cached"
 else
   step "pulumi $PULUMI_VERSION: downloading github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION"
@@ -55,35 +66,59 @@ else
   drop_relative_replaces "$src"
   (cd "$src" && go mod edit -require="github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION")
   step "pulumi $PULUMI_VERSION: building"
-  go_build "$src" ./cmd/pulumi "$TOOLCHAIN_DIR/bin/pulumi.partial" \
+  mkdir -p "$(dirname "$cli")"
+  go_build "$src" ./cmd/pulumi "$cli.partial" \
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
-  mv "$TOOLCHAIN_DIR/bin/pulumi.partial" "$TOOLCHAIN_DIR/bin/pulumi"
+  mv "$cli.partial" "$cli"
   step "pulumi $PULUMI_VERSION: built"
 fi
+install_binary "$cli" pulumi
 
 # ---- provider plugins and the language host -----------------------------------------------------
-# Each row: name, Go module, version, package to build. A module the proxy does not serve is
-# recorded as blocked (with the proxy's exact answer) instead of failing the whole toolchain: the
-# CLI and the dynamic providers work without them, and the tests say which suites need them.
+# A module the proxy does not serve is recorded as blocked, with the proxy's exact answer, instead
+# of failing the whole toolchain; where the project has a stand-in, that is built instead.
 build_plugin() { # NAME MODULE VERSION PACKAGE LDFLAGS
-  local name=$1 mod=$2 ver=$3 pkg=$4 out="$TOOLCHAIN_DIR/bin/$1" err
-  if [ -x "$out" ]; then
+  local name=$1 mod=$2 ver=$3 pkg=$4 out="$build_root/$1-$3-$goversion/$1" err src
+  rm -f "$TOOLCHAIN_DIR/status/$name."*
+  if [ ! -x "$out" ]; then
+    if ! err=$(go mod download -json "$mod@$ver" 2>&1); then
+      printf '%s@%s: %s\n' "$mod" "$ver" "$(printf '%s' "$err" | sed -n 's/.*"Error": "\(.*\)".*/\1/p' | head -1)" \
+        >"$TOOLCHAIN_DIR/status/$name.blocked"
+      step "$name: BLOCKED, $(cat "$TOOLCHAIN_DIR/status/$name.blocked")"
+      return 0
+    fi
+    src=$(go_module_dir "$mod" "$ver")
+    drop_relative_replaces "$src"
+    step "$name: building"
+    mkdir -p "$(dirname "$out")"
+    go_build "$src" "$pkg" "$out.partial" "$5"
+    mv "$out.partial" "$out"
+    step "$name: built"
+  else
     step "$name: cached"
-    return 0
   fi
-  if ! err=$(go mod download -json "$mod@$ver" 2>&1); then
-    printf '%s@%s: %s\n' "$mod" "$ver" "$(printf '%s' "$err" | sed -n 's/.*"Error": "\(.*\)".*/\1/p' | head -1)" \
-      >"$TOOLCHAIN_DIR/status/$name.blocked"
-    step "$name: BLOCKED, $(cat "$TOOLCHAIN_DIR/status/$name.blocked")"
-    return 0
+  install_binary "$out" "$name"
+}
+
+# build_standin NAME FOLDER LDFLAGS: the project's own stand-in for a plugin whose official module
+# is not served (toolchain/FOLDER, see its README), recorded as a substitute.
+build_standin() {
+  local name=$1 folder=$2 hash out
+  [ -f "$TOOLCHAIN_DIR/status/$name.blocked" ] || return 0
+  hash=$(cat "$here/toolchain/$folder/"{go.mod,*.go} | sha256sum | cut -c1-12)
+  out="$build_root/$name-standin-$hash-$goversion/$name"
+  if [ -x "$out" ]; then
+    step "$name: stand-in cached"
+  else
+    step "$name: building the stand-in from toolchain/$folder"
+    cp -r "$here/toolchain/$folder" "$work/$folder"
+    mkdir -p "$(dirname "$out")"
+    go_build "$work/$folder" . "$out.partial" "$3"
+    mv "$out.partial" "$out"
+    step "$name: stand-in built"
   fi
-  src=$(go_module_dir "$mod" "$ver")
-  drop_relative_replaces "$src"
-  step "$name: building"
-  go_build "$src" "$pkg" "$out.partial" "$5"
-  mv "$out.partial" "$out"
-  rm -f "$TOOLCHAIN_DIR/status/$name.blocked"
-  step "$name: built"
+  install_binary "$out" "$name"
+  echo "stand-in built from toolchain/$folder" >"$TOOLCHAIN_DIR/status/$name.substitute"
 }
 
 build_plugin pulumi-language-nodejs "$LANGUAGE_NODEJS_MODULE" "$LANGUAGE_NODEJS_VERSION" . \
@@ -91,21 +126,11 @@ build_plugin pulumi-language-nodejs "$LANGUAGE_NODEJS_MODULE" "$LANGUAGE_NODEJS_
 build_plugin pulumi-resource-openstack "$OPENSTACK_MODULE" "$OPENSTACK_MODULE_VERSION" \
   ./cmd/pulumi-resource-openstack \
   "-X github.com/pulumi/pulumi-openstack/provider/v3/pkg/version.Version=v$OPENSTACK_VERSION"
-# When the official provider module is not served, build the stand-in in toolchain/openstack-provider
-# from the same upstream parts (Terraform OpenStack provider + Pulumi Terraform bridge), which the
-# proxy does serve. It is recorded as a substitute so the notes and tests can say so.
-if [ -f "$TOOLCHAIN_DIR/status/pulumi-resource-openstack.blocked" ] && [ ! -x "$TOOLCHAIN_DIR/bin/pulumi-resource-openstack" ]; then
-  step "pulumi-resource-openstack: building the stand-in from toolchain/openstack-provider"
-  cp -r "$here/toolchain/openstack-provider" "$work/openstack-provider"
-  go_build "$work/openstack-provider" . "$TOOLCHAIN_DIR/bin/pulumi-resource-openstack.partial" \
-    "-X main.version=$OPENSTACK_VERSION"
-  mv "$TOOLCHAIN_DIR/bin/pulumi-resource-openstack.partial" "$TOOLCHAIN_DIR/bin/pulumi-resource-openstack"
-  echo "stand-in built from toolchain/openstack-provider" >"$TOOLCHAIN_DIR/status/pulumi-resource-openstack.substitute"
-  step "pulumi-resource-openstack: stand-in built"
-fi
+build_standin pulumi-resource-openstack openstack-provider "-X main.version=$OPENSTACK_VERSION"
 build_plugin pulumi-resource-command "$COMMAND_MODULE" "$COMMAND_MODULE_VERSION" \
   ./cmd/pulumi-resource-command \
   "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=v$COMMAND_VERSION"
+build_standin pulumi-resource-command command-provider ""
 
 # ---- install plugins from the files, never from the network ------------------------------------
 export PULUMI_HOME="$TOOLCHAIN_DIR/pulumi-home" PULUMI_SKIP_UPDATE_CHECK=true
