@@ -1,7 +1,5 @@
-// The Pulumi program: stack config in, a fleet of ephemeral GitHub Actions runners out.
-// The fleet itself lands with issue 4; this entry point already runs on the real engine.
-import * as pulumi from "@pulumi/pulumi";
+// The Pulumi program's entry point for the Pulumi CLI: stack config in, a fleet of ephemeral
+// GitHub Actions runners on OpenStack out. The flow lives in program.ts.
+import { fleetProgram } from "./program";
 
-const config = new pulumi.Config();
-
-export const quantity = config.getNumber("quantity") ?? 1;
+export = fleetProgram();

@@ -28,7 +28,8 @@ export async function observedRunners(
   credentials: GitHubCredentials,
 ): Promise<ObservedRunner[]> {
   const octokit = await gitHubClient(apiUrl, credentials);
-  const runners = await listRunners(octokit, `program ${apiUrl}`, path);
+  // A fresh listing: under the Automation API the program runs in a long-lived process.
+  const runners = await listRunners(octokit, undefined, path);
   return runners
     .filter((r) => r.name.startsWith(`${namePrefix}-`))
     .map(({ name, status, busy }) => ({ name, status, busy }));

@@ -246,15 +246,19 @@ async function runnerGroupIdOf(
   name: string,
 ): Promise<number> {
   if (path.includes("/")) return 1; // repository runners all live in the Default group
+  // One listing per client (so per GitHub and credentials) and organisation, per process.
   const g = globalThis as typeof globalThis & {
-    __runnerFleetGroups?: Map<string, Promise<unknown[]>>;
+    __runnerFleetGroups?: WeakMap<object, Map<string, Promise<unknown[]>>>;
   };
-  g.__runnerFleetGroups ??= new Map();
-  let groups = g.__runnerFleetGroups.get(path);
+  g.__runnerFleetGroups ??= new WeakMap();
+  let byPath = g.__runnerFleetGroups.get(octokit);
+  if (!byPath) g.__runnerFleetGroups.set(octokit, (byPath = new Map()));
+  let groups = byPath.get(path);
   if (!groups) {
+    const cache = byPath;
     groups = octokit.paginate(`GET /orgs/${path}/actions/runner-groups`, { per_page: 100 });
-    g.__runnerFleetGroups.set(path, groups);
-    groups.catch(() => g.__runnerFleetGroups?.delete(path));
+    cache.set(path, groups);
+    groups.catch(() => cache.delete(path));
   }
   const list = (await groups.catch((err: unknown) => {
     throw new Error(describeGitHubError(`listing runner groups of ${path}`, err));
@@ -317,6 +321,12 @@ export interface GitHubRunnerArgs {
 }
 
 /**
+ * One provider instance for every resource of this type: Pulumi serializes a provider once per
+ * instance, and serializing is the costly part of declaring a dynamic resource.
+ */
+const sharedGitHubRunnerProvider = new GitHubRunnerProvider();
+
+/**
  * The registration of one ephemeral runner on GitHub. Its JIT config and registration token are
  * secret outputs. Credentials come from stack config secrets or the environment, never inputs.
  */
@@ -329,7 +339,7 @@ export class GitHubRunner extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: GitHubRunnerArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      new GitHubRunnerProvider(),
+      sharedGitHubRunnerProvider,
       name,
       {
         ...args,

@@ -1,9 +1,26 @@
 // RunnerGuard: a resource that depends on a runner's server, so Pulumi deletes it *before* the
 // server. Its delete releases the runner on GitHub first (204 idle → go on; 422 busy → wait, or
-// with flushBusy go on), so a server is never deleted under a running job.
+// with flushBusy go on), so a server is never deleted under a running job; then it pulls the
+// runner's metrics over SSH (failures are warnings: they never block a delete).
 import * as pulumi from "@pulumi/pulumi";
 import { busySettings, ConfigLookup, gitHubClient, resolveCredentials } from "./github-client";
 import { releaseRunner } from "./github-runner";
+import { extractRunnerMetrics } from "./runner-metrics";
+
+/** Where and how to pull a runner's metrics before its server goes. */
+export interface GuardMetrics {
+  /** The server's address. */
+  host: string;
+  /** The runner keypair's private key (secret). */
+  privateKey: string;
+  /** The server's pinned SSH host key (OpenSSH public key line). */
+  hostPublicKey: string;
+  /** Pool name, the events' `flavor`. */
+  flavor: string;
+  /** ISO 8601 creation time of the runner: the start of its installation. */
+  createdAt: string;
+  logPath: string;
+}
 
 /** The guard's inputs, as the state holds them. */
 export interface RunnerGuardInputs {
@@ -15,6 +32,8 @@ export interface RunnerGuardInputs {
   serverId: string;
   busyWaitSeconds: number;
   flushBusy: boolean;
+  /** Absent when metrics are off. */
+  metrics?: GuardMetrics;
 }
 
 /** The provider; credentials as for the registration (config secrets or environment). */
@@ -26,12 +45,10 @@ export class RunnerGuardProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async diff(_id: string, olds: RunnerGuardInputs, news: RunnerGuardInputs) {
-    const replaces = (["serverId", "runnerId", "name", "path", "apiUrl"] as const).filter(
-      (k) => olds[k] !== news[k],
-    );
-    const changes = (Object.keys(news) as (keyof RunnerGuardInputs)[]).some(
-      (k) => olds[k] !== news[k],
-    );
+    const differs = (k: keyof RunnerGuardInputs) =>
+      JSON.stringify(olds[k]) !== JSON.stringify(news[k]);
+    const replaces = (["serverId", "runnerId", "name", "path", "apiUrl"] as const).filter(differs);
+    const changes = (Object.keys(news) as (keyof RunnerGuardInputs)[]).some(differs);
     return { changes, replaces, deleteBeforeReplace: false };
   }
 
@@ -49,6 +66,19 @@ export class RunnerGuardProvider implements pulumi.dynamic.ResourceProvider {
       resolveCredentials(this.configLookup, process.env),
     );
     await releaseRunner(octokit, { ...props, ...busySettings(this.configLookup, props), id });
+    if (props.metrics?.host) {
+      const m = props.metrics;
+      const { warnings } = await extractRunnerMetrics({
+        host: m.host,
+        privateKey: m.privateKey,
+        hostPublicKey: m.hostPublicKey,
+        flavor: m.flavor,
+        installStartTs: Math.floor(Date.parse(m.createdAt) / 1000),
+        logPath: m.logPath,
+      });
+      for (const w of warnings)
+        process.stderr.write(`runner-fleet: metrics of ${props.name}: ${w}\n`);
+    }
   }
 }
 
@@ -61,11 +91,19 @@ export interface RunnerGuardArgs {
   serverId: pulumi.Input<string>;
   busyWaitSeconds: pulumi.Input<number>;
   flushBusy: pulumi.Input<boolean>;
+  /** Metrics to pull before the server goes; its private key must be a secret. */
+  metrics?: { [K in keyof GuardMetrics]: pulumi.Input<GuardMetrics[K]> };
 }
+
+/**
+ * One provider instance for every resource of this type: Pulumi serializes a provider once per
+ * instance, and serializing is the costly part of declaring a dynamic resource.
+ */
+const sharedRunnerGuardProvider = new RunnerGuardProvider();
 
 /** Guards a runner's server: see the file comment. */
 export class RunnerGuard extends pulumi.dynamic.Resource {
   constructor(name: string, args: RunnerGuardArgs, opts?: pulumi.CustomResourceOptions) {
-    super(new RunnerGuardProvider(), name, { ...args }, opts, "github", "RunnerGuard");
+    super(sharedRunnerGuardProvider, name, { ...args }, opts, "github", "RunnerGuard");
   }
 }

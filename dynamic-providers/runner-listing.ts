@@ -22,24 +22,30 @@ export const listingTtlMs = 30_000;
 /**
  * All runners of `path` (`org` or `owner/repo`), 100 a page, fetched once per `listingTtlMs` per
  * process and client. A failed listing is not cached, so the next read tries again.
+ * `clientKey` undefined means no cache: a fresh listing.
  */
 export async function listRunners(
   octokit: Octokit,
-  clientKey: string,
+  clientKey: string | undefined,
   path: string,
   now: number = Date.now(),
 ): Promise<ListedRunner[]> {
+  if (clientKey === undefined) return paginateRunners(octokit, path);
   const g = globalThis as typeof globalThis & { __runnerFleetListings?: ListingCache };
   g.__runnerFleetListings ??= { listings: new Map() };
   const key = `${clientKey} ${path}`;
   const cached = g.__runnerFleetListings.listings.get(key);
   if (cached && now - cached.at < listingTtlMs) return cached.runners;
-  const runners = octokit
-    .paginate(`GET /${ownerPrefix(path)}/actions/runners`, { per_page: 100 })
-    .then((list) => list as unknown as ListedRunner[]);
+  const runners = paginateRunners(octokit, path);
   g.__runnerFleetListings.listings.set(key, { at: now, runners });
   runners.catch(() => g.__runnerFleetListings?.listings.delete(key));
   return runners;
+}
+
+function paginateRunners(octokit: Octokit, path: string): Promise<ListedRunner[]> {
+  return octokit
+    .paginate(`GET /${ownerPrefix(path)}/actions/runners`, { per_page: 100 })
+    .then((list) => list as unknown as ListedRunner[]);
 }
 
 /** Forgets the listings of this process, after a change that makes them stale. */

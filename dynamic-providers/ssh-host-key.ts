@@ -187,6 +187,12 @@ export interface SshHostKeyArgs {
 }
 
 /**
+ * One provider instance for every resource of this type: Pulumi serializes a provider once per
+ * instance, and serializing is the costly part of declaring a dynamic resource.
+ */
+const sharedSshHostKeyProvider = new SshHostKeyProvider();
+
+/**
  * An ed25519 SSH host key pair (type `pulumi-nodejs:dynamic/ssh:HostKey`). `privateKey` is
  * secret; `publicKey` is the OpenSSH line to pin, `fingerprint` its `SHA256:` fingerprint.
  */
@@ -199,7 +205,7 @@ export class SshHostKey extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SshHostKeyArgs = {}, opts?: pulumi.CustomResourceOptions) {
     super(
-      new SshHostKeyProvider(),
+      sharedSshHostKeyProvider,
       name,
       {
         comment: args.comment ?? "",

@@ -58,7 +58,7 @@ describe("fleet config", function () {
   });
 
   it("reads pools instead of quantity, flavor and labels", function () {
-    const { flavor: _flavor, ...noFlavor } = minimal;
+    const noFlavor = Object.fromEntries(Object.entries(minimal).filter(([k]) => k !== "flavor"));
     const c = parse({
       ...noFlavor,
       pools:

@@ -1,0 +1,15 @@
+// The cloud-init userdata of a runner's server, rendered by pure functions.
+export {
+  APROXY_PORT,
+  USERDATA_DEFAULTS,
+  type ProxySettings,
+  type RepoPolicyCompliance,
+  type RunnerRegistration,
+  type SshDebugRelay,
+  type UserDataOptions,
+} from "./options";
+export { renderPreJobScript, type PreJobOptions } from "./pre-job";
+export { pickSshDebugRelay } from "./runner-env";
+export { heredoc, shellQuote } from "./shell";
+export { renderNftRuleset } from "./transparent-proxy";
+export { renderUserData, USERDATA_MAX_BASE64_LENGTH } from "./userdata";

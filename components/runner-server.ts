@@ -1,0 +1,165 @@
+import * as openstack from "@pulumi/openstack";
+import * as pulumi from "@pulumi/pulumi";
+import { GitHubRunner } from "../dynamic-providers/github-runner";
+import { RunnerGuard } from "../dynamic-providers/runner-guard";
+import { SshHostKey } from "../dynamic-providers/ssh-host-key";
+import { renderUserData, UserDataOptions } from "./cloud-init";
+
+/** The GitHub side of a runner. */
+export interface RunnerGitHubSettings {
+  apiUrl: string;
+  /** `org` or `owner/repo`. */
+  path: string;
+  runnerGroup: string;
+  mode: "jit" | "registration-token";
+  labels: string[];
+  bootGraceSeconds: number;
+  busyWaitSeconds: number;
+  flushBusy: boolean;
+}
+
+/** Arguments of one runner. */
+export interface RunnerServerArgs {
+  /** Name of the runner on GitHub and of its server and keypair. */
+  runnerName: string;
+  /** Fleet prefix and pool, written into the server's metadata for ownership. */
+  fleet: string;
+  pool: string;
+  github: RunnerGitHubSettings;
+  imageId: pulumi.Input<string>;
+  flavorName: string;
+  /** Name or id of the network. */
+  network: string;
+  securityGroupName: pulumi.Input<string>;
+  /** Userdata settings other than the runner's name, registration and host key. */
+  userData: pulumi.Input<Omit<UserDataOptions, "runnerName" | "registration" | "sshHostKey">>;
+  /** ISO 8601 time the runner was planned: the start of its installation, for metrics. */
+  createdAt: string;
+  /** Pull metrics over SSH into this JSON-lines file before the server goes. @default no metrics */
+  metricsLogPath?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * One ephemeral runner: its keypair (private key a secret), its GitHub registration, its server
+ * booted with the userdata that starts the runner, and the guard that releases it on GitHub before
+ * the server is deleted.
+ */
+export class RunnerServer extends pulumi.ComponentResource {
+  readonly serverId: pulumi.Output<string>;
+  readonly runnerId: pulumi.Output<number>;
+  /** The server's fixed IPv4 address. */
+  readonly address: pulumi.Output<string>;
+  readonly privateKey: pulumi.Output<string>;
+
+  constructor(name: string, args: RunnerServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("runner-fleet:openstack:RunnerServer", name, {}, opts);
+    const gh = args.github;
+    const keypair = new openstack.compute.Keypair(
+      `${name}-key`,
+      { name: args.runnerName },
+      { parent: this },
+    );
+    // The server's SSH host key is made here, so the metrics pull can pin it: no trust on first use.
+    const hostKey = new SshHostKey(
+      `${name}-host-key`,
+      { comment: args.runnerName },
+      { parent: this },
+    );
+    const registration = new GitHubRunner(
+      `${name}-registration`,
+      {
+        apiUrl: gh.apiUrl,
+        path: gh.path,
+        name: args.runnerName,
+        labels: gh.labels,
+        runnerGroup: gh.runnerGroup,
+        mode: gh.mode,
+        bootGraceSeconds: gh.bootGraceSeconds,
+        busyWaitSeconds: gh.busyWaitSeconds,
+        flushBusy: gh.flushBusy,
+      },
+      { parent: this },
+    );
+    const userData = pulumi
+      .all([
+        registration.encodedJitConfig,
+        registration.registrationToken,
+        pulumi.output(args.userData),
+        hostKey.privateKey,
+        hostKey.publicKey,
+      ])
+      .apply(([jit, token, settings, privateKey, publicKey]) =>
+        renderUserData({
+          ...(settings as Omit<UserDataOptions, "runnerName" | "registration">),
+          sshHostKey: { privateKey, publicKey },
+          runnerName: args.runnerName,
+          registration:
+            gh.mode === "jit"
+              ? { mode: "jit", encodedJitConfig: jit }
+              : { mode: "token", url: gitHubWebUrl(gh.apiUrl, gh.path), token, labels: gh.labels },
+        }),
+      );
+    const server = new openstack.compute.Instance(
+      `${name}-server`,
+      {
+        name: args.runnerName,
+        imageId: args.imageId,
+        flavorName: args.flavorName,
+        keyPair: keypair.name,
+        securityGroups: [args.securityGroupName],
+        networks: [UUID.test(args.network) ? { uuid: args.network } : { name: args.network }],
+        configDrive: true,
+        userData: pulumi.secret(userData),
+        metadata: {
+          "runner-fleet": args.fleet,
+          "runner-fleet-pool": args.pool,
+          "github-runner-name": args.runnerName,
+          "github-runner-id": registration.runnerId.apply(String),
+        },
+      },
+      { parent: this },
+    );
+    new RunnerGuard(
+      `${name}-guard`,
+      {
+        apiUrl: gh.apiUrl,
+        path: gh.path,
+        name: args.runnerName,
+        runnerId: registration.runnerId,
+        serverId: server.id,
+        busyWaitSeconds: gh.busyWaitSeconds,
+        flushBusy: gh.flushBusy,
+        metrics: args.metricsLogPath
+          ? {
+              host: server.accessIpV4,
+              privateKey: keypair.privateKey,
+              hostPublicKey: hostKey.publicKey,
+              flavor: args.pool,
+              createdAt: args.createdAt,
+              logPath: args.metricsLogPath,
+            }
+          : undefined,
+      },
+      { parent: this, dependsOn: [server] },
+    );
+    this.serverId = server.id;
+    this.runnerId = registration.runnerId;
+    this.address = server.accessIpV4;
+    this.privateKey = keypair.privateKey;
+    this.registerOutputs({
+      serverId: this.serverId,
+      runnerId: this.runnerId,
+      address: this.address,
+    });
+  }
+}
+
+/** The web URL `config.sh --url` expects, from the API URL (api.github.com or GHES /api/v3). */
+export function gitHubWebUrl(apiUrl: string, path: string): string {
+  const base = apiUrl.replace(/\/$/, "");
+  const web =
+    base === "https://api.github.com" ? "https://github.com" : base.replace(/\/api\/v3$/, "");
+  return `${web}/${path}`;
+}

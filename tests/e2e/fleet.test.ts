@@ -1,0 +1,146 @@
+// The fleet on the real engine, the local OpenStack and the GitHub double: `up` converges to
+// `quantity` runners, replaces runners whose job finished, scales down without touching a busy
+// runner, refuses to destroy under a running job, and `destroy` leaves nothing on either side.
+import * as assert from "node:assert/strict";
+import { fleetProgram } from "../../program";
+import { cloudEnv, tenantOsEnv } from "../support/cloud";
+import { GitHubDouble, startGitHubDouble } from "../github-double";
+import { OpenStackApi } from "../support/openstack-api";
+import { createTestStack, TestStack } from "../support/pulumi-stack";
+import { timed } from "../support/timing";
+
+describe("the fleet on the real engine", function () {
+  const prefix = `rf-e2e-${Date.now().toString(36)}`;
+  let gh: GitHubDouble;
+  let test: TestStack;
+  let api: OpenStackApi;
+
+  const fleetServers = async () =>
+    (await api.servers()).filter((s) => s.metadata["runner-fleet"] === prefix);
+  const fleetKeypairs = async () =>
+    (await api.keypairs()).filter((k) => k.name.startsWith(`${prefix}-`));
+  const ghRunners = () => gh.control.runners().filter((r) => r.name.startsWith(`${prefix}-`));
+  const up = async (label: string) => {
+    const result = await timed(label, () => test.stack.up());
+    assert.equal(result.summary.result, "succeeded");
+    return result;
+  };
+
+  before(async function () {
+    const env = cloudEnv();
+    api = await OpenStackApi.login();
+    gh = await startGitHubDouble();
+    test = await createTestStack("fleet", fleetProgram, {
+      ...tenantOsEnv(),
+      RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0",
+    });
+    await test.stack.setAllConfig({
+      "runner-fleet:githubPath": { value: "acme/widgets" },
+      "runner-fleet:githubApiUrl": { value: gh.url },
+      "runner-fleet:githubToken": { value: gh.adminToken, secret: true },
+      "runner-fleet:namePrefix": { value: prefix },
+      "runner-fleet:flavor": { value: env.RUNNER_FLEET_FLAVOR },
+      "runner-fleet:network": { value: env.RUNNER_FLEET_NETWORK },
+      "runner-fleet:image": { value: env.RUNNER_FLEET_IMAGE },
+      "runner-fleet:sshSourceCidr": { value: "10.42.0.0/24" },
+      "runner-fleet:labels": { value: '["e2e"]' },
+      "runner-fleet:quantity": { value: "3" },
+      "runner-fleet:busyWaitSeconds": { value: "3" },
+      "runner-fleet:metricsEnabled": { value: "false" },
+    });
+  });
+
+  after(async function () {
+    // Leave nothing behind even when a test failed half-way.
+    for (const r of ghRunners()) if (r.busy) gh.control.finishJob(r.id, { exitCode: 0 });
+    await test?.stack.destroy().catch(() => undefined);
+    await gh?.close();
+    test?.cleanup();
+  });
+
+  it("up with quantity 3 makes 3 ACTIVE servers and 3 registrations", async function () {
+    const result = await up("up 0 to 3");
+    const servers = await fleetServers();
+    assert.equal(servers.length, 3);
+    assert.ok(servers.every((s) => s.status === "ACTIVE"));
+    assert.deepEqual(
+      ghRunners()
+        .map((r) => r.name)
+        .sort(),
+      servers.map((s) => s.name).sort(),
+    );
+    assert.deepEqual(
+      (result.outputs.runnerNames.value as string[]).sort(),
+      servers.map((s) => s.name).sort(),
+    );
+    for (const s of servers) {
+      const runner = ghRunners().find((r) => r.name === s.name);
+      assert.equal(s.metadata["github-runner-id"], String(runner?.id));
+      assert.equal(s.key_name, s.name);
+    }
+    assert.equal((await fleetKeypairs()).length, 3);
+  });
+
+  it("a second up with nothing changed changes nothing", async function () {
+    const result = await up("up 3, no change");
+    assert.equal(result.summary.resourceChanges?.create ?? 0, 0);
+    assert.equal(result.summary.resourceChanges?.delete ?? 0, 0);
+  });
+
+  it("replaces a runner whose job finished (gone from GitHub) on the next up", async function () {
+    const [done, ...rest] = ghRunners().map((r) => r.name);
+    gh.control.startJob(done);
+    gh.control.finishJob(done, { exitCode: 0 });
+    await up("up replacing 1");
+    const names = (await fleetServers()).map((s) => s.name);
+    assert.equal(names.length, 3);
+    assert.ok(!names.includes(done), "the finished runner's server is gone");
+    for (const name of rest) assert.ok(names.includes(name), `${name} was kept`);
+    assert.equal(ghRunners().length, 3);
+    assert.equal((await fleetKeypairs()).length, 3);
+  });
+
+  it("scales 3 to 1 removing idle runners and keeping a busy one", async function () {
+    for (const r of ghRunners()) gh.control.setOnline(r.id);
+    const busy = ghRunners()[1].name;
+    gh.control.startJob(busy);
+    await test.stack.setConfig("runner-fleet:quantity", { value: "1" });
+    await up("up 3 to 1");
+    assert.deepEqual(
+      (await fleetServers()).map((s) => s.name),
+      [busy],
+    );
+    assert.deepEqual(
+      ghRunners().map((r) => r.name),
+      [busy],
+    );
+    assert.equal(ghRunners()[0].busy, true, "its job still runs");
+  });
+
+  it("refuses to destroy a busy runner's server, and keeps it", async function () {
+    await assert.rejects(test.stack.destroy(), /still running a job after 3s/);
+    assert.equal((await fleetServers()).length, 1);
+  });
+
+  it("destroy leaves 0 servers, 0 fleet keypairs and 0 GitHub runners once the job ended", async function () {
+    gh.control.finishJob(ghRunners()[0].id, { exitCode: 0 });
+    const result = await timed("destroy", () => test.stack.destroy());
+    assert.equal(result.summary.result, "succeeded");
+    assert.equal((await fleetServers()).length, 0);
+    assert.equal((await fleetKeypairs()).length, 0);
+    assert.equal(ghRunners().length, 0);
+    const groups = (await api.securityGroups()).filter((g) => g.name === `${prefix}-runners`);
+    assert.equal(groups.length, 0);
+  });
+
+  it("fails preview on a bad config with the key, the value and what is allowed, changing nothing", async function () {
+    await test.stack.setConfig("runner-fleet:quantity", { value: "-3" });
+    await assert.rejects(
+      test.stack.preview(),
+      /`quantity` must be an integer from 0 to 1000, got "-3"/,
+    );
+    await assert.rejects(test.stack.up(), /`quantity` must be an integer from 0 to 1000/);
+    assert.equal((await fleetServers()).length, 0);
+    assert.equal(ghRunners().length, 0);
+  });
+});
