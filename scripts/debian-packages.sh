@@ -3,7 +3,7 @@
 # shellcheck for the rendered userdata, OpenSSH and iproute2 for the simulated runner hosts,
 # e2fsprogs and qemu-utils for building runner images without a VM, jq for the runner scripts.
 set -euo pipefail
-pkgs="shellcheck jq openssh-server openssh-client iproute2 e2fsprogs qemu-utils curl ca-certificates"
+pkgs="shellcheck jq openssh-server openssh-client iproute2 e2fsprogs fdisk qemu-utils curl ca-certificates"
 # shellcheck disable=SC2086
 if dpkg -s $pkgs >/dev/null 2>&1; then exit 0; fi
 export DEBIAN_FRONTEND=noninteractive
