@@ -1,0 +1,267 @@
+// The sandbox's fleet part (run by sandbox/sandbox.sh): a GitHub double and the runner-host
+// simulator as background processes, a base image, and the `sandbox` stack of the real fleet
+// program on a file backend in .sandbox/. `up` (default) or `down`.
+import { execFileSync, spawn } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { fleetProgram } from "../program";
+import { cloudEnv, tenantOsEnv } from "../tests/support/cloud";
+import { repoRoot, toolchainEnv } from "../tests/support/toolchain";
+import { runnerTarball } from "../tests/runner-hosts/build-tarball";
+
+const dir = path.join(repoRoot, ".sandbox");
+const prefix = "sandbox";
+const metricsLog = path.join(dir, "metrics.log");
+const say = (msg: string) => console.log(`sandbox: ${msg}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(pidFile: string): boolean {
+  if (!fs.existsSync(pidFile)) return false;
+  try {
+    process.kill(Number(fs.readFileSync(pidFile, "utf8")), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `npx tsx script args` detached with its log and PID file in .sandbox/, unless running. */
+function daemon(name: string, script: string, args: string[]): void {
+  const pidFile = path.join(dir, `${name}.pid`);
+  if (alive(pidFile)) return;
+  const log = fs.openSync(path.join(dir, `${name}.log`), "a");
+  const child = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), [script, ...args], {
+    cwd: repoRoot,
+    detached: true,
+    stdio: ["ignore", log, log],
+  });
+  fs.writeFileSync(pidFile, String(child.pid));
+  child.unref();
+  say(`started ${name} (pid ${child.pid}, log .sandbox/${name}.log)`);
+}
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  ms = 120_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`sandbox: timed out waiting for ${what}`);
+    await sleep(1000);
+  }
+}
+
+interface Double {
+  url: string;
+  adminToken: string;
+}
+
+async function control<T>(gh: Double, method: string, ...args: unknown[]): Promise<T> {
+  const res = await fetch(`${gh.url}/_control/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(args),
+  });
+  if (!res.ok) throw new Error(`${method}: HTTP ${res.status} ${await res.text()}`);
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
+interface RunnerSnapshot {
+  id: number;
+  name: string;
+  status: string;
+  busy: boolean;
+}
+
+/** A small ext4 base image with /home/ubuntu, as a cloud image would have, in Glance. */
+function ensureBaseImage(env: NodeJS.ProcessEnv): string {
+  const name = "rf-sandbox-base";
+  const found = execFileSync(
+    "openstack",
+    ["image", "list", "--name", name, "-f", "value", "-c", "ID"],
+    { env },
+  )
+    .toString()
+    .trim();
+  if (found) return name;
+  const root = path.join(dir, "base-root");
+  fs.mkdirSync(path.join(root, "home", "ubuntu"), { recursive: true });
+  const raw = path.join(dir, "base.raw");
+  execFileSync("truncate", ["-s", "16M", raw]);
+  execFileSync("mkfs.ext4", ["-q", "-F", "-d", root, raw]);
+  execFileSync(
+    "openstack",
+    ["image", "create", "--disk-format", "raw", "--container-format", "bare", "--file", raw, name],
+    { env, stdio: "ignore" },
+  );
+  return name;
+}
+
+async function sandboxStack(gh: Double): Promise<Stack> {
+  const workDir = path.join(dir, "work");
+  fs.mkdirSync(workDir, { recursive: true });
+  const link = path.join(workDir, "node_modules");
+  if (!fs.existsSync(link)) fs.symlinkSync(path.join(repoRoot, "node_modules"), link);
+  const passFile = path.join(dir, "passphrase");
+  if (!fs.existsSync(passFile))
+    fs.writeFileSync(passFile, crypto.randomBytes(24).toString("hex"), { mode: 0o600 });
+  fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+  return LocalWorkspace.createOrSelectStack(
+    { stackName: "sandbox", projectName: "runner-fleet", program: fleetProgram },
+    {
+      workDir,
+      projectSettings: {
+        name: "runner-fleet",
+        runtime: "nodejs",
+        backend: { url: `file://${path.join(dir, "state")}` },
+      },
+      envVars: {
+        ...toolchainEnv(),
+        ...tenantOsEnv(),
+        PULUMI_CONFIG_PASSPHRASE: fs.readFileSync(passFile, "utf8"),
+        // The double has no secondary rate limit to respect.
+        RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0",
+      },
+    },
+  ).then(async (stack) => {
+    await stack.setAllConfig({
+      "runner-fleet:githubPath": { value: "acme/widgets" },
+      "runner-fleet:githubApiUrl": { value: gh.url },
+      "runner-fleet:githubToken": { value: gh.adminToken, secret: true },
+      "runner-fleet:namePrefix": { value: prefix },
+      "runner-fleet:quantity": { value: "3" },
+      "runner-fleet:flavor": { value: cloudEnv().RUNNER_FLEET_FLAVOR },
+      "runner-fleet:network": { value: cloudEnv().RUNNER_FLEET_NETWORK },
+      "runner-fleet:imageBuild": {
+        value: JSON.stringify({
+          baseImage: "rf-sandbox-base",
+          runnerVersion: "latest",
+          architecture: "x86_64",
+          name: "rf-sandbox-runner",
+        }),
+      },
+      "runner-fleet:sshSourceCidr": { value: "10.42.0.0/24" },
+      "runner-fleet:labels": { value: '["sandbox"]' },
+      "runner-fleet:metricsLogPath": { value: metricsLog },
+    });
+    return stack;
+  });
+}
+
+async function up(): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const tarball = path.join(dir, "runner.tar.gz");
+  fs.writeFileSync(tarball, runnerTarball());
+  const stateFile = path.join(dir, "github.json");
+  if (!alive(path.join(dir, "github-double.pid"))) fs.rmSync(stateFile, { force: true });
+  daemon("github-double", "tests/github-double/main.ts", [
+    "--port",
+    "0",
+    "--state-file",
+    stateFile,
+    "--runner-tarball",
+    tarball,
+  ]);
+  const gh = await waitFor<Double>("the GitHub double", async () =>
+    fs.existsSync(stateFile)
+      ? (JSON.parse(fs.readFileSync(stateFile, "utf8")) as Double)
+      : undefined,
+  );
+  daemon("runner-hosts", "tests/runner-hosts/main.ts", [
+    "--github-url",
+    gh.url,
+    "--prefix",
+    prefix,
+    "--state-dir",
+    path.join(dir, "hosts"),
+  ]);
+  const osEnv = { ...process.env, ...tenantOsEnv() };
+  ensureBaseImage(osEnv);
+
+  const stack = await sandboxStack(gh);
+  const firstRun = !(await stack.outputs()).runners;
+  say("pulumi up (3 runners)");
+  const result = await stack.up({ onOutput: (out) => process.stdout.write(out) });
+  // For sandbox/check.ts: what the first `up` of this run changed.
+  fs.writeFileSync(
+    path.join(dir, "last-up.json"),
+    JSON.stringify({ firstRun, changes: result.summary.resourceChanges }),
+  );
+
+  if (firstRun) {
+    const runners = await waitFor(
+      "3 runners online (the simulated hosts booted them)",
+      async () => {
+        const list = (await control<RunnerSnapshot[]>(gh, "runners")).filter((r) =>
+          r.name.startsWith(`${prefix}-`),
+        );
+        return list.length === 3 && list.every((r) => r.status === "online") ? list : undefined;
+      },
+      300_000,
+    );
+    const target = runners[0].name;
+    say(`dispatching one job to ${target}`);
+    await control(gh, "dispatchJob", {
+      repo: "acme/widgets",
+      workflow: "CI",
+      event: "push",
+      runnerName: target,
+      run: "sleep 2; echo built",
+    });
+    await waitFor(`the job on ${target} to finish`, async () =>
+      (await control<RunnerSnapshot[]>(gh, "runners")).some((r) => r.name === target)
+        ? undefined
+        : true,
+    );
+    say("pulumi up: replaces the runner whose job finished, pulling its metrics first");
+    await stack.up({ onOutput: (out) => process.stdout.write(out) });
+  }
+  const outputs = await stack.outputs();
+  console.log(`
+Where to look:
+  runners on the GitHub double: curl -s -H "Authorization: Bearer ${gh.adminToken}" ${gh.url}/repos/acme/widgets/actions/runners
+  servers on OpenStack:         set -a; . ${path.join(process.env.RUNNER_FLEET_OS_DIR ?? "/var/tmp/runner-fleet-openstack", "cloud.env")}; set +a; openstack server list
+  runner names:                 ${(outputs.runnerNames?.value as string[] | undefined)?.join(", ")}
+  metrics log:                  ${metricsLog}
+  simulated hosts:              .sandbox/hosts/ (userdata.log, shim-calls.log per server)
+  run again: npm run sandbox    (converges without change)     remove: npm run sandbox -- down`);
+}
+
+async function down(): Promise<void> {
+  const stateFile = path.join(dir, "github.json");
+  if (fs.existsSync(stateFile) && alive(path.join(dir, "github-double.pid"))) {
+    const gh = JSON.parse(fs.readFileSync(stateFile, "utf8")) as Double;
+    const stack = await sandboxStack(gh);
+    await stack.setConfig("runner-fleet:flushBusy", { value: "true" });
+    say("pulumi destroy");
+    await stack.destroy({ onOutput: (out) => process.stdout.write(out) });
+  }
+  for (const name of ["runner-hosts", "github-double"]) {
+    const pidFile = path.join(dir, `${name}.pid`);
+    if (!alive(pidFile)) continue;
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    process.kill(-pid, "SIGTERM");
+    await waitFor(`${name} to stop`, async () => (alive(pidFile) ? undefined : true), 60_000);
+  }
+  const osEnv = { ...process.env, ...tenantOsEnv() };
+  try {
+    execFileSync("openstack", ["image", "delete", "rf-sandbox-base"], {
+      env: osEnv,
+      stdio: "ignore",
+    });
+  } catch {
+    // already gone
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  say("removed");
+}
+
+(process.argv[2] === "down" ? down() : up()).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
