@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { GitHubRunner } from "../dynamic-providers/github-runner";
@@ -79,6 +80,22 @@ export class RunnerServer extends pulumi.ComponentResource {
         bootGraceSeconds: gh.bootGraceSeconds,
         busyWaitSeconds: gh.busyWaitSeconds,
         flushBusy: gh.flushBusy,
+        // What forces a new server forces a new registration: its JIT config is single-use.
+        serverSpec: pulumi
+          .all([args.imageId, pulumi.output(args.userData)])
+          .apply(([imageId, settings]) =>
+            crypto
+              .createHash("sha256")
+              .update(
+                JSON.stringify({
+                  imageId,
+                  flavor: args.flavorName,
+                  network: args.network,
+                  settings,
+                }),
+              )
+              .digest("hex"),
+          ),
       },
       { parent: this },
     );

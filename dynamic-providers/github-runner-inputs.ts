@@ -23,6 +23,11 @@ export interface RunnerRegistrationInputs {
   busyWaitSeconds: number;
   /** Delete a busy runner's registration anyway (its job fails). */
   flushBusy: boolean;
+  /**
+   * A digest of what the runner's server is made from (image, flavor, userdata settings). A JIT
+   * config is single-use, so a server that must be replaced needs a new registration too.
+   */
+  serverSpec: string;
 }
 
 /** A validation failure in the shape Pulumi's `check` returns. */
@@ -98,6 +103,7 @@ export function checkRegistrationInputs(news: Record<string, unknown>): {
     busyWaitSeconds:
       (news.busyWaitSeconds as number | undefined) ?? registrationDefaults.busyWaitSeconds,
     flushBusy: (news.flushBusy as boolean | undefined) ?? registrationDefaults.flushBusy,
+    serverSpec: (news.serverSpec as string | undefined) ?? "",
   };
   const failures: InputFailure[] = [];
   const fail = (property: string, reason: string | undefined): void => {
@@ -154,4 +160,5 @@ export const replaceOnChange: (keyof RunnerRegistrationInputs)[] = [
   "labels",
   "runnerGroup",
   "mode",
+  "serverSpec",
 ];

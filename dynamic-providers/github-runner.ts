@@ -169,15 +169,31 @@ export class GitHubRunnerProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async delete(id: string, props: RunnerRegistrationOutputs) {
+    // Its guard, deleted first in this same provider process, usually released it already.
+    if (props.runnerId && releasedRunners().has(`${props.apiUrl} ${props.path} ${props.runnerId}`))
+      return;
     const { octokit } = await this.client(props.apiUrl);
     await releaseRunner(octokit, { ...props, ...busySettings(this.configLookup, props), id });
   }
+}
+
+/**
+ * Runners this provider process removed from GitHub (`apiUrl path id`), so the registration's
+ * own delete, which runs after its guard's, does not ask GitHub again: a runner costs two
+ * requests over its life, its JIT config and one DELETE.
+ */
+export function releasedRunners(): Set<string> {
+  const g = globalThis as typeof globalThis & { __runnerFleetReleased?: Set<string> };
+  g.__runnerFleetReleased ??= new Set();
+  return g.__runnerFleetReleased;
 }
 
 /** What `releaseRunner` needs to know of a runner. */
 export interface ReleaseTarget {
   /** Resource id, for messages. */
   id: string;
+  /** GitHub API URL, to remember the release per GitHub. */
+  apiUrl: string;
   path: string;
   name: string;
   /** 0 when unknown (registration-token mode): then it is looked up by name. */
@@ -208,16 +224,21 @@ export async function releaseRunner(
   }
   const deadline = Date.now() + target.busyWaitSeconds * 1000;
   const pollMs = Math.min(10, Math.max(1, target.busyWaitSeconds / 10)) * 1000;
+  const released = `${target.apiUrl} ${target.path} ${runnerId}`;
   for (;;) {
     try {
       await octokit.request(`DELETE /${prefix}/actions/runners/{runner_id}`, {
         runner_id: runnerId,
       });
       forgetListings();
+      releasedRunners().add(released);
       return;
     } catch (err) {
       const status = httpStatus(err);
-      if (status === 404) return; // gone already: an ephemeral runner whose job ended
+      if (status === 404) {
+        releasedRunners().add(released); // gone already: an ephemeral runner whose job ended
+        return;
+      }
       if (status !== 422) {
         throw new Error(describeGitHubError(`removing runner ${target.name} (${target.id})`, err));
       }
@@ -318,6 +339,8 @@ export interface GitHubRunnerArgs {
   busyWaitSeconds?: pulumi.Input<number>;
   /** Remove a busy runner anyway, failing its job. @default false */
   flushBusy?: pulumi.Input<boolean>;
+  /** Digest of the server's make-up: a change replaces the registration (JIT configs are single-use). */
+  serverSpec?: pulumi.Input<string>;
 }
 
 /**

@@ -1,8 +1,10 @@
 // The registration provider's methods against the GitHub double over real HTTP: every success
 // and error path of create, read and delete, retries under faults, and the API budget.
 import * as assert from "node:assert/strict";
+import { gitHubClient } from "../../dynamic-providers/github-client";
 import {
   GitHubRunnerProvider,
+  releaseRunner,
   RunnerRegistrationOutputs,
 } from "../../dynamic-providers/github-runner";
 import { checkRegistrationInputs } from "../../dynamic-providers/github-runner-inputs";
@@ -195,6 +197,16 @@ describe("GitHubRunner provider against the GitHub double", function () {
       assert.equal(gh.control.runners().length, 0);
     });
 
+    it("costs two requests over a runner's life: its JIT config and one DELETE", async function () {
+      gh.control.resetRequestCounts();
+      const { id, outs } = await provider.create(inputs());
+      // The guard releases it first (same provider process), then the registration is deleted.
+      const octokit = await gitHubClient(gh.url, { kind: "token", token: gh.adminToken });
+      await releaseRunner(octokit, { ...outs, id });
+      await provider.delete(id, outs);
+      assert.equal(gh.control.requestCounts().total, 2, JSON.stringify(gh.control.requestCounts()));
+    });
+
     it("treats a runner already gone (404) as deleted", async function () {
       const { id, outs } = await provider.create(inputs());
       gh.control.startJob(outs.name);
@@ -240,6 +252,7 @@ describe("GitHubRunner provider against the GitHub double", function () {
         { labels: ["x"] },
         { runnerGroup: "ci" },
         { path: "acme/other" },
+        { serverSpec: "a new image" },
       ]) {
         const d = await provider.diff("1", olds, { ...base, ...change });
         assert.deepEqual(d.replaces, Object.keys(change));
