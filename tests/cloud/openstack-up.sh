@@ -75,6 +75,9 @@ threads = $5
 buffer-size = 65535
 http-socket = 127.0.0.1:$2
 socket-timeout = 30
+# A request stuck past 2 minutes (seen under heavy load) kills its worker instead of holding one
+# of the few threads forever; the master starts a new one.
+harakiri = 120
 die-on-term = true
 add-header = Connection: close
 uid = $4
@@ -227,7 +230,7 @@ nova() {
   su -s /bin/sh -c "nova-manage cell_v2 list_cells" nova 2>/dev/null | grep -q ' cell1 ' ||
     su -s /bin/sh -c "nova-manage cell_v2 create_cell --name=cell1" nova 2>/dev/null
   su -s /bin/sh -c "nova-manage db sync" nova >/dev/null 2>&1
-  uwsgi_api nova-api 8774 /usr/bin/nova-api-wsgi nova 4
+  uwsgi_api nova-api 8774 /usr/bin/nova-api-wsgi nova 8
   daemon nova nova-conductor /usr/bin/nova-conductor
   daemon nova nova-scheduler /usr/bin/nova-scheduler
   # nova-compute without the nova-compute package, which would pull qemu and libvirt.
