@@ -60,7 +60,7 @@ EOF
   rabbitmqctl set_permissions os ".*" ".*" ".*" >/dev/null
 }
 
-# uwsgi_api NAME PORT WSGI_FILE USER THREADS: one process per API keeps memory low, and
+# uwsgi_api NAME PORT WSGI_FILE USER THREADS [PROCESSES]: one process per API keeps memory low, and
 # `Connection: close` avoids the random resets of uwsgi's http-socket with keep-alive clients.
 uwsgi_api() {
   running "$1" && return
@@ -70,7 +70,7 @@ plugins = python3
 master = true
 lazy-apps = true
 enable-threads = true
-processes = 1
+processes = ${6:-1}
 threads = $5
 buffer-size = 65535
 http-socket = 127.0.0.1:$2
@@ -96,7 +96,7 @@ daemon() { # USER NAME CMD...: a non-uwsgi service in the background with a PID 
   local user=$1 name=$2
   shift 2
   running "$name" && return
-  su -s /bin/sh "$user" -c "nohup $* > $W/log/$name.log 2>&1 & echo \$! > $W/run/$name.pid"
+  su -s /bin/sh "$user" -c "nohup $* >> $W/log/$name.log 2>&1 & echo \$! > $W/run/$name.pid"
 }
 
 wait_port() {
@@ -230,7 +230,9 @@ nova() {
   su -s /bin/sh -c "nova-manage cell_v2 list_cells" nova 2>/dev/null | grep -q ' cell1 ' ||
     su -s /bin/sh -c "nova-manage cell_v2 create_cell --name=cell1" nova 2>/dev/null
   su -s /bin/sh -c "nova-manage db sync" nova >/dev/null 2>&1
-  uwsgi_api nova-api 8774 /usr/bin/nova-api-wsgi nova 8
+  # Processes, not threads: nova-api monkey-patches with eventlet, and eventlet under uwsgi's OS
+  # threads lost a build request now and then (a server stuck in BUILD, never scheduled).
+  uwsgi_api nova-api 8774 /usr/bin/nova-api-wsgi nova 1 4
   daemon nova nova-conductor /usr/bin/nova-conductor
   daemon nova nova-scheduler /usr/bin/nova-scheduler
   # nova-compute without the nova-compute package, which would pull qemu and libvirt.

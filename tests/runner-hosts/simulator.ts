@@ -793,12 +793,15 @@ class Simulator implements RunnerHostSimulator {
     // The GitHub double (and any extra loopback port), on the host's own 127.0.0.1.
     await this.startRelays(host);
     const forwarderLog = fs.openSync(path.join(info.dir, "forwarder.log"), "a");
+    // Run from the host folder (its /run/runner-host): the host has its own /tmp, so a checkout
+    // under the machine's /tmp is out of its sight.
+    fs.copyFileSync(FORWARDER, path.join(info.dir, "netns-forwarder.ts"));
     const forwarder = this.spawnInHost(
       host,
       [
         process.execPath,
         "--no-warnings",
-        FORWARDER,
+        "/run/runner-host/netns-forwarder.ts",
         ...this.loopbackPorts.map((port) => `${port}=/run/runner-host/loopback-${port}.sock`),
       ],
       ["ignore", "pipe", forwarderLog],
