@@ -189,7 +189,7 @@ function readPools(r: ConfigReader): PoolConfig[] {
       {
         name: "default",
         flavor: r.requiredString("flavor", { allowed: "the name of an OpenStack flavor" }),
-        labels: r.stringList("labels", LABEL),
+        labels: readLabels(r),
         quantity: r.integer("quantity", 0, 1000, 1),
       },
     ];
@@ -206,7 +206,10 @@ function readPools(r: ConfigReader): PoolConfig[] {
   const pools: PoolConfig[] = [];
   raw.forEach((p: Record<string, unknown>, i: number) => {
     const key = `pools[${i}]`;
-    if (typeof p !== "object" || p === null) return r.fail(key, "must be an object", p);
+    if (typeof p !== "object" || p === null || Array.isArray(p)) {
+      return r.fail(key, "must be an object {name, flavor, labels, quantity}", p);
+    }
+    rejectUnknownKeys(r, key, p, ["name", "flavor", "labels", "quantity"]);
     if (typeof p.name !== "string" || !NAME.test(p.name) || p.name.length > 20) {
       r.fail(`${key}.name`, "must be 1 to 20 lowercase letters, digits or '-'", p.name);
     }
@@ -233,8 +236,49 @@ function readPools(r: ConfigReader): PoolConfig[] {
   return pools;
 }
 
+/**
+ * The labels of the single pool: each label valid and, like a pool's labels, at most 100 in all on
+ * GitHub with the default ones.
+ */
+function readLabels(r: ConfigReader): string[] {
+  const labels = r.stringList("labels", LABEL);
+  const countIssue = labelsProblem(labels.filter((l) => LABEL.pattern.test(l)));
+  if (countIssue) r.problems.push(`\`labels\` ${countIssue}`);
+  return labels;
+}
+
+/** Records keys of an object value that `allowed` does not list, so a typo is not ignored. */
+function rejectUnknownKeys(
+  r: ConfigReader,
+  key: string,
+  value: Record<string, unknown>,
+  allowed: string[],
+): void {
+  const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) {
+    const list = `${allowed.slice(0, -1).join(", ")} and ${allowed[allowed.length - 1]}`;
+    r.fail(key, `only allows ${list}`, unknown);
+  }
+}
+
+/** An object value with only the `fields` listed, or undefined when unset or not an object. */
+function readObject(
+  r: ConfigReader,
+  key: string,
+  fields: string[],
+): Record<string, unknown> | undefined {
+  const v = r.raw(key);
+  if (v === undefined) return undefined;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    r.fail(key, `must be an object {${fields.join(", ")}}`, v);
+    return undefined;
+  }
+  rejectUnknownKeys(r, key, v as Record<string, unknown>, fields);
+  return v as Record<string, unknown>;
+}
+
 function readImage(r: ConfigReader): ImageConfig {
-  const build = r.object("imageBuild");
+  const build = readObject(r, "imageBuild", ["baseImage", "runnerVersion", "architecture", "name"]);
   const existing = r.string("image");
   if (build && existing) {
     r.fail("image", "cannot be set together with `imageBuild` (pick one)", existing);
@@ -274,7 +318,7 @@ function readImage(r: ConfigReader): ImageConfig {
 }
 
 function readProxy(r: ConfigReader): ProxyConfig | undefined {
-  const proxy = r.object("proxy");
+  const proxy = readObject(r, "proxy", ["http", "https", "noProxy", "aproxyAddress"]);
   if (!proxy) return undefined;
   const out: ProxyConfig = {};
   for (const key of ["http", "https"] as const) {
@@ -290,15 +334,11 @@ function readProxy(r: ConfigReader): ProxyConfig | undefined {
   }
   if (proxy.aproxyAddress !== undefined) {
     const v = proxy.aproxyAddress;
-    if (typeof v !== "string" || !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(v)) {
-      r.fail("proxy.aproxyAddress", "must be host:port of the upstream proxy", v);
-    } else out.aproxyAddress = v;
+    const port = typeof v === "string" ? /^[A-Za-z0-9.-]+:(\d{1,5})$/.exec(v)?.[1] : undefined;
+    if (port === undefined || Number(port) < 1 || Number(port) > 65535) {
+      r.fail("proxy.aproxyAddress", "must be host:port of the upstream proxy, port 1 to 65535", v);
+    } else out.aproxyAddress = v as string;
   }
-  const unknown = Object.keys(proxy).filter(
-    (k) => !["http", "https", "noProxy", "aproxyAddress"].includes(k),
-  );
-  if (unknown.length)
-    r.fail("proxy", "only allows http, https, noProxy and aproxyAddress", unknown);
   return out;
 }
 
@@ -315,6 +355,9 @@ function readRelays(r: ConfigReader): SshDebugRelay[] {
   }
   return raw.map((x: Record<string, unknown>, i: number) => {
     const key = `sshDebugRelays[${i}]`;
+    if (typeof x === "object" && x !== null && !Array.isArray(x)) {
+      rejectUnknownKeys(r, key, x, ["host", "port", "rsaFingerprint", "ed25519Fingerprint"]);
+    }
     if (typeof x?.host !== "string" || !HOST.test(x.host))
       r.fail(`${key}.host`, "must be a host name", x?.host);
     if (!Number.isInteger(x?.port) || (x.port as number) < 1 || (x.port as number) > 65535) {
