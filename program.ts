@@ -9,6 +9,7 @@ import {
   latestRunnerVersion,
   observedRunners,
   previousRunners,
+  serversInError,
 } from "./components/fleet-observation";
 import { RunnerFleet } from "./components/runner-fleet";
 import { RunnerImage } from "./components/runner-image";
@@ -33,16 +34,23 @@ export async function fleetProgram() {
     config.namePrefix,
     credentials,
   );
+  const now = Date.now();
+  const failed = await serversInError(previous, observed, {
+    now,
+    bootGraceSeconds: config.bootGraceSeconds,
+    mode: config.registrationMode,
+  });
   const plan = planFleet({
     namePrefix: config.namePrefix,
     namedPools: config.namedPools,
     pools: config.pools,
     previous,
     observed,
-    now: Date.now(),
+    now,
     bootGraceSeconds: config.bootGraceSeconds,
     mode: config.registrationMode,
     flushBusy: config.flushBusy,
+    serversInError: failed,
     randomSuffix: () => crypto.randomBytes(6).toString("hex"),
   });
   if (config.metrics.enabled && !pulumi.runtime.isDryRun()) {

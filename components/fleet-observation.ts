@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { gitHubClient, GitHubCredentials } from "../dynamic-providers/github-client";
 import { listRunners } from "../dynamic-providers/runner-listing";
-import type { KnownRunner, ObservedRunner } from "./fleet-plan";
+import { classify, KnownRunner, ObservedRunner, PlanInput } from "./fleet-plan";
 
 /**
  * The `runners` output of this stack's last deployment, read through a reference to the stack
@@ -18,6 +18,45 @@ export async function previousRunners(): Promise<KnownRunner[]> {
   return Array.isArray(value)
     ? value.map(({ name, pool, createdAt }) => ({ name, pool, createdAt }))
     : [];
+}
+
+/**
+ * The runners the plan would keep as booting whose server is in ERROR in the state this
+ * deployment starts from: after `up --refresh` (or `refresh`), Nova's status as of now. A
+ * server in ERROR never starts its runner, so without this its runner would be kept for the
+ * whole boot grace, and refreshing would not help: the provider ignores an ERROR power state.
+ * Only booting runners are looked up, each with one engine-local call (no cloud request); a
+ * runner whose server the state does not know is left to GitHub's view.
+ */
+export async function serversInError(
+  previous: KnownRunner[],
+  observed: ObservedRunner[],
+  input: Pick<PlanInput, "now" | "bootGraceSeconds" | "mode">,
+): Promise<Set<string>> {
+  const byName = new Map(observed.map((r) => [r.name, r]));
+  const booting = previous.filter((r) => {
+    const verdict = classify(r, byName.get(r.name), input);
+    return "state" in verdict && verdict.state === "booting";
+  });
+  const inError = await Promise.all(
+    booting.map((r) =>
+      pulumi.runtime
+        .invoke("pulumi:pulumi:getResource", { urn: serverUrn(r.name) })
+        .then((res) => (res as { state?: { powerState?: string } }).state?.powerState === "error")
+        .catch(() => false),
+    ),
+  );
+  return new Set(booting.filter((_, i) => inError[i]).map((r) => r.name));
+}
+
+/** The URN of a runner's server, as `RunnerFleet` and `RunnerServer` name it. */
+export function serverUrn(runnerName: string): string {
+  const type = [
+    "runner-fleet:openstack:RunnerFleet",
+    "runner-fleet:openstack:RunnerServer",
+    "openstack:compute/instance:Instance",
+  ].join("$");
+  return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${type}::${runnerName}-server`;
 }
 
 /** The runners GitHub lists for the fleet's owner whose names carry the fleet's prefix. */

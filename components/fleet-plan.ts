@@ -32,6 +32,11 @@ export interface PlanInput {
   /** JIT runners exist on GitHub from creation; token-mode runners only once their VM booted. */
   mode: "jit" | "registration-token";
   flushBusy: boolean;
+  /**
+   * Runners whose server Nova reports in ERROR (see `serversInError`): dead at once, whatever
+   * GitHub says, since a server in ERROR never starts its runner.
+   */
+  serversInError?: ReadonlySet<string>;
   /** 12 random hex digits; injected so tests are deterministic. */
   randomSuffix: () => string;
 }
@@ -93,7 +98,9 @@ export function planFleet(input: PlanInput): FleetPlan {
   for (const [pool, quantity] of pools) {
     const candidates: PlannedRunner[] = [];
     for (const runner of input.previous.filter((r) => r.pool === pool)) {
-      const verdict = classify(runner, observedByName.get(runner.name), input);
+      const verdict = input.serversInError?.has(runner.name)
+        ? { gone: "its server is in ERROR" }
+        : classify(runner, observedByName.get(runner.name), input);
       if ("gone" in verdict) dropped.push({ name: runner.name, reason: verdict.gone });
       else candidates.push({ ...runner, state: verdict.state });
     }

@@ -42,6 +42,9 @@ export interface RunnerServerArgs {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** How long a server may take to become ACTIVE, and to be gone after its delete. */
+export const serverTimeouts: pulumi.CustomTimeouts = { create: "10m", delete: "10m" };
+
 /**
  * One ephemeral runner: its keypair (private key a secret), its GitHub registration, its server
  * booted with the userdata that starts the runner, and the guard that releases it on GitHub before
@@ -136,7 +139,11 @@ export class RunnerServer extends pulumi.ComponentResource {
           "github-runner-id": registration.runnerId.apply(String),
         },
       },
-      { parent: this },
+      // The provider waits 30 minutes by default for ACTIVE (or gone): a server stuck in BUILD
+      // or DELETING would hold every scheduled reconcile that long. Ten minutes is far beyond a
+      // healthy boot to ACTIVE: the `up` fails instead of hanging, and the next one reads the
+      // server again.
+      { parent: this, customTimeouts: serverTimeouts },
     );
     new RunnerGuard(
       `${name}-guard`,

@@ -3,7 +3,7 @@
 // runner, refuses to destroy under a running job, and `destroy` leaves nothing on either side.
 import * as assert from "node:assert/strict";
 import { fleetProgram } from "../../program";
-import { cloudEnv, tenantOsEnv } from "../support/cloud";
+import { tenantOsEnv, testFleetConfig } from "../support/cloud";
 import { GitHubDouble, startGitHubDouble } from "../github-double";
 import { OpenStackApi } from "../support/openstack-api";
 import { createTestStack, TestStack } from "../support/pulumi-stack";
@@ -27,27 +27,21 @@ describe("the fleet on the real engine", function () {
   };
 
   before(async function () {
-    const env = cloudEnv();
     api = await OpenStackApi.login();
     gh = await startGitHubDouble();
     test = await createTestStack("fleet", fleetProgram, {
       ...tenantOsEnv(),
       RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0",
     });
-    await test.stack.setAllConfig({
-      "runner-fleet:githubPath": { value: "acme/widgets" },
-      "runner-fleet:githubApiUrl": { value: gh.url },
-      "runner-fleet:githubToken": { value: gh.adminToken, secret: true },
-      "runner-fleet:namePrefix": { value: prefix },
-      "runner-fleet:flavor": { value: env.RUNNER_FLEET_FLAVOR },
-      "runner-fleet:network": { value: env.RUNNER_FLEET_NETWORK },
-      "runner-fleet:image": { value: env.RUNNER_FLEET_IMAGE },
-      "runner-fleet:sshSourceCidr": { value: "10.42.0.0/24" },
-      "runner-fleet:labels": { value: '["e2e"]' },
-      "runner-fleet:quantity": { value: "3" },
-      "runner-fleet:busyWaitSeconds": { value: "3" },
-      "runner-fleet:metricsEnabled": { value: "false" },
-    });
+    await test.stack.setAllConfig(
+      testFleetConfig({
+        prefix,
+        gh,
+        quantity: 3,
+        label: "e2e",
+        extra: { busyWaitSeconds: "3", metricsEnabled: "false" },
+      }),
+    );
   });
 
   after(async function () {

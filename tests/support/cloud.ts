@@ -27,3 +27,42 @@ export function cloudEnv(): Record<string, string> {
 export function tenantOsEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(cloudEnv()).filter(([k]) => k.startsWith("OS_")));
 }
+
+/** Stack config in the shape `Stack.setAllConfig` takes. */
+export type StackConfigMap = Record<string, { value: string; secret?: boolean }>;
+
+/**
+ * The config of a test fleet of `quantity` runners for `acme/widgets` on the GitHub double, with
+ * the local cloud's flavor, network and image; `extra` keys are added or override (written
+ * without `runner-fleet:`; another namespace, such as `openstack:`, is kept).
+ */
+export function testFleetConfig(opts: {
+  prefix: string;
+  gh: { url: string; adminToken: string };
+  quantity: number;
+  label: string;
+  extra?: Record<string, string>;
+}): StackConfigMap {
+  const env = cloudEnv();
+  const plain: Record<string, string> = {
+    githubPath: "acme/widgets",
+    githubApiUrl: opts.gh.url,
+    namePrefix: opts.prefix,
+    flavor: env.RUNNER_FLEET_FLAVOR,
+    network: env.RUNNER_FLEET_NETWORK,
+    image: env.RUNNER_FLEET_IMAGE,
+    sshSourceCidr: "10.42.0.0/24",
+    labels: JSON.stringify([opts.label]),
+    quantity: String(opts.quantity),
+    ...opts.extra,
+  };
+  return {
+    "runner-fleet:githubToken": { value: opts.gh.adminToken, secret: true },
+    ...Object.fromEntries(
+      Object.entries(plain).map(([k, value]) => [
+        k.includes(":") ? k : `runner-fleet:${k}`,
+        { value },
+      ]),
+    ),
+  };
+}

@@ -56,6 +56,22 @@ export class OpenStackApi {
     return new OpenStackApi(res.headers.get("x-subject-token") ?? "", endpoints);
   }
 
+  /** The public URL of a service of the catalog (`compute`, `network`, `image`). */
+  endpoint(service: string): string {
+    const url = this.endpoints[service];
+    if (!url) throw new Error(`the catalog has no public ${service} endpoint`);
+    return url;
+  }
+
+  /** Any call, JSON body optional; the caller reads the status. */
+  request(method: string, service: string, path: string, body?: unknown): Promise<Response> {
+    return fetch(`${this.endpoint(service)}${path}`, {
+      method,
+      headers: { "x-auth-token": this.token, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
   async get<T>(service: string, path: string, microversion?: string): Promise<T> {
     const headers: Record<string, string> = { "x-auth-token": this.token };
     if (microversion) headers["openstack-api-version"] = `compute ${microversion}`;

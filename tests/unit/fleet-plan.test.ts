@@ -118,6 +118,16 @@ describe("fleet plan", function () {
     assert.match(old.dropped[0].reason, /offline for longer than the boot grace period \(1380s\)/);
   });
 
+  it("drops a booting runner at once when its server is in ERROR", function () {
+    const observed = [{ name: "ci-a", status: "offline" as const, busy: false }];
+    const plan = planFleet(
+      input({ previous: [known("ci-a", 5)], observed, serversInError: new Set(["ci-a"]) }),
+    );
+    assert.deepEqual(plan.dropped, [{ name: "ci-a", reason: "its server is in ERROR" }]);
+    assert.ok(!plan.runners.some((r) => r.name === "ci-a"));
+    assert.equal(plan.runners.length, 3);
+  });
+
   it("waits for token-mode runners to register during the grace period", function () {
     const verdict = classify(known("ci-a", 5), undefined, {
       now: NOW,

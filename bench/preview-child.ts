@@ -1,0 +1,76 @@
+// Child process of the memory benchmark: runs one `preview` of the fleet (or of the baseline) with
+// N runners through the Automation API. The inline program runs in this process, so this
+// process's peak RSS is the program's. Prints one JSON line prefixed with `BENCH_RESULT `.
+//
+// Input: BENCH_PREVIEW = {"kind": "fleet" | "baseline", "n": N, "prefix": "...",
+//                         "gh": {"url": "...", "adminToken": "..."}} (the GitHub double's).
+import { cloudEnv, tenantOsEnv } from "../tests/support/cloud";
+import { createTestStack } from "../tests/support/pulumi-stack";
+import { fleetProgram } from "../program";
+import { baselineConfig, baselineProgram, fleetConfig } from "./stacks";
+
+async function main(): Promise<void> {
+  const input = JSON.parse(process.env.BENCH_PREVIEW ?? "{}") as {
+    kind: "fleet" | "baseline";
+    n: number;
+    prefix: string;
+    gh: { url: string; adminToken: string };
+    /** Diagnostic only (it costs time and memory): measure the engine's event stream. */
+    events?: boolean;
+  };
+  const env = cloudEnv();
+  const fleet = input.kind === "fleet";
+  const test = await createTestStack(
+    fleet ? "bench-mem-fleet" : "bench-mem-baseline",
+    fleet ? fleetProgram : baselineProgram(input.prefix),
+    { ...tenantOsEnv(), RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0" },
+  );
+  try {
+    await test.stack.setAllConfig(
+      fleet ? fleetConfig(input.prefix, input.gh, input.n) : baselineConfig(env, input.n),
+    );
+    const rssBeforePreview = process.memoryUsage().rss;
+    // Where the memory goes: the largest JS heap and off-heap (Buffers, gRPC) seen while it runs.
+    const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+    const sample = () => {
+      const m = process.memoryUsage();
+      for (const k of Object.keys(peak) as (keyof typeof peak)[]) peak[k] = Math.max(peak[k], m[k]);
+    };
+    const sampler = setInterval(sample, 100);
+    const t0 = performance.now();
+    const events = { count: 0, bytes: 0, providerBytes: 0 };
+    const onEvent = input.events
+      ? (e: object) => {
+          const text = JSON.stringify(e);
+          events.count++;
+          events.bytes += text.length;
+          for (const m of text.matchAll(/"__provider":"((?:[^"\\]|\\.)*)"/g)) {
+            events.providerBytes += m[1].length;
+          }
+        }
+      : undefined;
+    const result = await test.stack.preview({ onEvent }).finally(() => clearInterval(sampler));
+    const seconds = (performance.now() - t0) / 1000;
+    sample();
+    const usage = process.resourceUsage();
+    process.stdout.write(
+      `BENCH_RESULT ${JSON.stringify({
+        seconds,
+        maxRssKiB: usage.maxRSS,
+        rssBeforePreviewKiB: Math.round(rssBeforePreview / 1024),
+        peakMiB: Object.fromEntries(
+          Object.entries(peak).map(([k, v]) => [k, Math.round(v / 2 ** 20)]),
+        ),
+        changes: result.changeSummary,
+        ...(input.events ? { events } : {}),
+      })}\n`,
+    );
+  } finally {
+    test.cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`preview child failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
