@@ -22,7 +22,8 @@ import {
   RunnerRegistrationInputs,
   replaceOnChange,
 } from "./github-runner-inputs";
-import { forgetListings, listRunners } from "./runner-listing";
+import { releasedRunners, releaseRunner } from "./release-runner";
+import { listRunners } from "./runner-listing";
 
 /** What the state holds for a registration. */
 export interface RunnerRegistrationOutputs extends RunnerRegistrationInputs {
@@ -40,16 +41,6 @@ export interface RunnerRegistrationOutputs extends RunnerRegistrationInputs {
   createdAt: string;
   /** Last known state on GitHub. */
   status: "online" | "offline" | "busy" | "booting";
-}
-
-/** Logs to the engine's diagnostics through the provider's stderr (shown with `-v`/`--logflow`). */
-function note(message: string): void {
-  process.stderr.write(`runner-fleet: ${message}\n`);
-}
-
-/** Sleeps without holding the event loop. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -174,89 +165,6 @@ export class GitHubRunnerProvider implements pulumi.dynamic.ResourceProvider {
       return;
     const { octokit } = await this.client(props.apiUrl);
     await releaseRunner(octokit, { ...props, ...busySettings(this.configLookup, props), id });
-  }
-}
-
-/**
- * Runners this provider process removed from GitHub (`apiUrl path id`), so the registration's
- * own delete, which runs after its guard's, does not ask GitHub again: a runner costs two
- * requests over its life, its JIT config and one DELETE.
- */
-export function releasedRunners(): Set<string> {
-  const g = globalThis as typeof globalThis & { __runnerFleetReleased?: Set<string> };
-  g.__runnerFleetReleased ??= new Set();
-  return g.__runnerFleetReleased;
-}
-
-/** What `releaseRunner` needs to know of a runner. */
-export interface ReleaseTarget {
-  /** Resource id, for messages. */
-  id: string;
-  /** GitHub API URL, to remember the release per GitHub. */
-  apiUrl: string;
-  path: string;
-  name: string;
-  /** 0 when unknown (registration-token mode): then it is looked up by name. */
-  runnerId: number;
-  busyWaitSeconds: number;
-  flushBusy: boolean;
-}
-
-/**
- * Removes a runner from GitHub before its server goes: 204 (it was idle) or 404 (already gone) is
- * done; 422 means it is running a job, and GitHub's answer is the only reliable busy signal (the
- * listing's `busy` lags). Then it waits for the job, up to `busyWaitSeconds`, and fails rather than
- * let the server be deleted under a job — unless `flushBusy`, which says so and lets it go.
- */
-export async function releaseRunner(
-  octokit: Awaited<ReturnType<typeof gitHubClient>>,
-  target: ReleaseTarget,
-): Promise<void> {
-  const prefix = ownerPrefix(target.path);
-  let runnerId = target.runnerId;
-  if (!runnerId) {
-    const res = await octokit.request(`GET /${prefix}/actions/runners`, {
-      name: target.name,
-      per_page: 100,
-    });
-    runnerId = (res.data as { runners: { id: number }[] }).runners[0]?.id ?? 0;
-    if (!runnerId) return;
-  }
-  const deadline = Date.now() + target.busyWaitSeconds * 1000;
-  const pollMs = Math.min(10, Math.max(1, target.busyWaitSeconds / 10)) * 1000;
-  const released = `${target.apiUrl} ${target.path} ${runnerId}`;
-  for (;;) {
-    try {
-      await octokit.request(`DELETE /${prefix}/actions/runners/{runner_id}`, {
-        runner_id: runnerId,
-      });
-      forgetListings();
-      releasedRunners().add(released);
-      return;
-    } catch (err) {
-      const status = httpStatus(err);
-      if (status === 404) {
-        releasedRunners().add(released); // gone already: an ephemeral runner whose job ended
-        return;
-      }
-      if (status !== 422) {
-        throw new Error(describeGitHubError(`removing runner ${target.name} (${target.id})`, err));
-      }
-    }
-    if (target.flushBusy) {
-      note(
-        `runner ${target.name} is busy; flushBusy is set, so it is released with its job running`,
-      );
-      return;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `runner ${target.name} is still running a job after ${target.busyWaitSeconds}s ` +
-          "(busyWaitSeconds); it was kept. Run again when the job ended, raise busyWaitSeconds, " +
-          "or set flushBusy to remove it with its job",
-      );
-    }
-    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
   }
 }
 

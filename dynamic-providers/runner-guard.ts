@@ -4,7 +4,7 @@
 // runner's metrics over SSH (failures are warnings: they never block a delete).
 import * as pulumi from "@pulumi/pulumi";
 import { busySettings, ConfigLookup, gitHubClient, resolveCredentials } from "./github-client";
-import { releaseRunner } from "./github-runner";
+import { releaseRunner } from "./release-runner";
 import { extractRunnerMetrics } from "./runner-metrics";
 
 /** Where and how to pull a runner's metrics before its server goes. */

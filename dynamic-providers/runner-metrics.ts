@@ -9,6 +9,7 @@
 //
 // Serialized into dynamic providers: npm packages and node built-ins are loaded inside functions.
 import type { Client, ConnectConfig } from "ssh2";
+import { parseOpenSshPublicKey } from "./ssh-keys";
 import {
   buildRunnerEvents,
   MAX_METRICS_FILE_BYTES,
@@ -69,44 +70,9 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A parsed OpenSSH public key line. */
-export interface OpenSshPublicKey {
-  /** Key type as the line names it (`ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`, ...). */
-  type: string;
-  /** The key blob in SSH wire format (the line's base64 field, decoded). */
-  blob: Buffer;
-}
-
-/**
- * Parses an OpenSSH public key line (`type base64 [comment]`), checking that the blob names the
- * same type. Returns the reason it is not one otherwise.
- */
-export function parseOpenSshPublicKey(line: string): OpenSshPublicKey | { error: string } {
-  const fields = line.trim().split(/\s+/);
-  if (fields.length < 2 || !/^[A-Za-z0-9@._-]+$/.test(fields[0])) {
-    return { error: "not an OpenSSH public key line (type base64 [comment])" };
-  }
-  const [type, b64] = fields;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return { error: "its key field is not base64" };
-  const blob = Buffer.from(b64, "base64");
-  const nameLength = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-  const name =
-    nameLength >= 0 && 4 + nameLength <= blob.length
-      ? blob.subarray(4, 4 + nameLength).toString("latin1")
-      : undefined;
-  if (name !== type) return { error: `its key blob is not a ${type} key` };
-  return { type, blob };
-}
-
 /** Server host key algorithms that present a host key of `type`. */
 function hostKeyAlgorithms(type: string): string[] {
   return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
-}
-
-/** The SHA256 fingerprint of a key blob as `ssh-keygen -l` prints it (`SHA256:` unpadded base64). */
-export async function sshFingerprint(blob: Buffer): Promise<string> {
-  const { createHash } = await import("node:crypto");
-  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 
 /** The ssh2 module (CommonJS: its exports are the default export under `import()`). */

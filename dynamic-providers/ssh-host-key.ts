@@ -10,7 +10,7 @@
 // ssh2's utils.generateKeyPairSync: ssh2 1.17 strips leading zero bytes from ed25519 keys, so about
 // one key in 128 comes out as a 31-byte key that OpenSSH refuses ("error in libcrypto").
 import * as pulumi from "@pulumi/pulumi";
-import { sshFingerprint } from "./runner-metrics";
+import { sshFingerprint } from "./ssh-keys";
 
 /** Inputs of a host key. */
 export interface SshHostKeyInputs {

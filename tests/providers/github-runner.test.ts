@@ -4,9 +4,9 @@ import * as assert from "node:assert/strict";
 import { gitHubClient } from "../../dynamic-providers/github-client";
 import {
   GitHubRunnerProvider,
-  releaseRunner,
   RunnerRegistrationOutputs,
 } from "../../dynamic-providers/github-runner";
+import { releaseRunner } from "../../dynamic-providers/release-runner";
 import { checkRegistrationInputs } from "../../dynamic-providers/github-runner-inputs";
 import { forgetListings } from "../../dynamic-providers/runner-listing";
 import { GitHubDouble, startGitHubDouble } from "../github-double";

@@ -10,8 +10,8 @@ import {
   appendMetricsEvents,
   extractRunnerMetrics,
   MetricsTarget,
-  sshFingerprint,
 } from "../../dynamic-providers/runner-metrics";
+import { sshFingerprint } from "../../dynamic-providers/ssh-keys";
 import {
   generateEd25519OpenSsh,
   OpenSshKeyPair,
