@@ -144,3 +144,20 @@ export async function writeResults(dir: string, results: Results): Promise<strin
   fs.writeFileSync(files[2], md);
   return files;
 }
+
+const README_START = "<!-- bench: latest.md -->";
+const README_END = "<!-- /bench -->";
+
+/**
+ * Puts the table between the README's bench markers, so the README always shows the latest
+ * run. Returns false when the README has no markers (nothing written).
+ */
+export function quoteInReadme(readmePath: string, md: string): boolean {
+  const readme = fs.readFileSync(readmePath, "utf8");
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) return false;
+  const before = readme.slice(0, start + README_START.length);
+  fs.writeFileSync(readmePath, `${before}\n\n${md.trim()}\n\n${readme.slice(end)}`);
+  return true;
+}

@@ -30,7 +30,7 @@ import { Leftovers, leftoverCount, leftovers, sweep } from "./cloud";
 import { peaksByRole, ProcessPeak, TreeMemorySampler } from "./proc-memory";
 import * as fs from "node:fs";
 import { options, type Section } from "./options";
-import { mergeEarlier, Results, Row, textTable, writeResults } from "./report";
+import { mergeEarlier, quoteInReadme, Results, Row, textTable, writeResults } from "./report";
 import {
   BenchStack,
   checkpointBytes,
@@ -944,6 +944,9 @@ async function main(): Promise<void> {
     if (results.errors.length) console.log(`errors:\n  ${results.errors.join("\n  ")}\n`);
     console.log(`leftovers: ${JSON.stringify(results.leftovers)}`);
     const files = await writeResults(path.join(__dirname, "results"), results);
+    if (quoteInReadme(path.join(repoRoot, "README.md"), fs.readFileSync(files[2], "utf8"))) {
+      files.push(path.join(repoRoot, "README.md"));
+    }
     console.log(`wrote ${files.map((f) => path.relative(repoRoot, f)).join(", ")}`);
   }
   process.exitCode = results.errors.length ? 1 : 0;

@@ -1,9 +1,9 @@
 // GitHub access for the dynamic providers: credentials, a throttled and retrying Octokit, and the
 // URL layout of repository and organisation runners.
 //
-// Everything here runs inside the dynamic provider process, from code Pulumi serialized into the
-// state. So nothing is imported at module level: packages are loaded inside the functions, and
-// clients live in a per-process cache on globalThis, never in a captured variable.
+// Everything here runs inside the dynamic provider process (provider-by-reference.ts). Packages
+// are loaded inside the functions, so the program that declares the resources never loads them,
+// and clients live in a per-process cache on globalThis, shared by every resource of a run.
 import type { Octokit } from "@octokit/rest";
 
 /** How the providers authenticate to GitHub. Never a resource input: see `resolveCredentials`. */

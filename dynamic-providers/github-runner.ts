@@ -6,6 +6,7 @@
 // delete  = DELETE on GitHub: 204 or 404 is done; 422 (busy) waits for the job, bounded, unless
 //           flushBusy is set.
 import * as pulumi from "@pulumi/pulumi";
+import { providerByReference } from "./provider-by-reference";
 import {
   busySettings,
   ConfigLookup,
@@ -252,10 +253,10 @@ export interface GitHubRunnerArgs {
 }
 
 /**
- * One provider instance for every resource of this type: Pulumi serializes a provider once per
- * instance, and serializing is the costly part of declaring a dynamic resource.
+ * One provider for every resource of this type, serialized as a reference to the class above
+ * (`provider-by-reference.ts`): the state holds a few hundred bytes per resource, not the code.
  */
-const sharedGitHubRunnerProvider = new GitHubRunnerProvider();
+const sharedGitHubRunnerProvider = providerByReference(GitHubRunnerProvider, "github-runner");
 
 /**
  * The registration of one ephemeral runner on GitHub. Its JIT config and registration token are

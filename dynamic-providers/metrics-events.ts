@@ -1,6 +1,5 @@
 // Runner metrics events: parsing of the files a runner VM leaves in its metrics exchange directory,
-// and the JSON-lines events built from them. Pure (no I/O), so it serializes into dynamic
-// providers as is and is tested without a VM.
+// and the JSON-lines events built from them. Pure (no I/O), so it is tested without a VM.
 //
 // Files (written on the runner VM):
 //   runner-installed.timestamp  epoch seconds, just before the runner starts

@@ -1,6 +1,5 @@
 // Releasing a runner on GitHub before its server goes: shared by the registration's delete and
-// the guard's. A module of its own because dynamic providers are serialized with everything they
-// reference: the guard needs this, not the whole registration provider.
+// the guard's. A module of its own: the guard needs this, not the whole registration provider.
 import { describeGitHubError, gitHubClient, httpStatus, ownerPrefix } from "./github-client";
 import { forgetListings } from "./runner-listing";
 

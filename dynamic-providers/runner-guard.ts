@@ -3,6 +3,7 @@
 // with flushBusy go on), so a server is never deleted under a running job; then it pulls the
 // runner's metrics over SSH (failures are warnings: they never block a delete).
 import * as pulumi from "@pulumi/pulumi";
+import { providerByReference } from "./provider-by-reference";
 import { busySettings, ConfigLookup, gitHubClient, resolveCredentials } from "./github-client";
 import { releaseRunner } from "./release-runner";
 import { extractRunnerMetrics } from "./runner-metrics";
@@ -96,10 +97,10 @@ export interface RunnerGuardArgs {
 }
 
 /**
- * One provider instance for every resource of this type: Pulumi serializes a provider once per
- * instance, and serializing is the costly part of declaring a dynamic resource.
+ * One provider for every resource of this type, serialized as a reference to the class above
+ * (`provider-by-reference.ts`): the state holds a few hundred bytes per resource, not the code.
  */
-const sharedRunnerGuardProvider = new RunnerGuardProvider();
+const sharedRunnerGuardProvider = providerByReference(RunnerGuardProvider, "runner-guard");
 
 /** Guards a runner's server: see the file comment. */
 export class RunnerGuard extends pulumi.dynamic.Resource {

@@ -7,7 +7,8 @@
 // with a bound), corrupt ones are renamed to `<file>.quarantined` on the host. Messages never
 // contain the private key.
 //
-// Serialized into dynamic providers: npm packages and node built-ins are loaded inside functions.
+// npm packages and node built-ins are loaded inside functions: the program that declares guards
+// never loads ssh2, only the dynamic provider process that pulls metrics does.
 import type { Client, ConnectConfig } from "ssh2";
 import { parseOpenSshPublicKey } from "./ssh-keys";
 import {

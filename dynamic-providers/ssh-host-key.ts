@@ -10,6 +10,7 @@
 // ssh2's utils.generateKeyPairSync: ssh2 1.17 strips leading zero bytes from ed25519 keys, so about
 // one key in 128 comes out as a 31-byte key that OpenSSH refuses ("error in libcrypto").
 import * as pulumi from "@pulumi/pulumi";
+import { providerByReference } from "./provider-by-reference";
 import { sshFingerprint } from "./ssh-keys";
 
 /** Inputs of a host key. */
@@ -187,10 +188,10 @@ export interface SshHostKeyArgs {
 }
 
 /**
- * One provider instance for every resource of this type: Pulumi serializes a provider once per
- * instance, and serializing is the costly part of declaring a dynamic resource.
+ * One provider for every resource of this type, serialized as a reference to the class above
+ * (`provider-by-reference.ts`): the state holds a few hundred bytes per resource, not the code.
  */
-const sharedSshHostKeyProvider = new SshHostKeyProvider();
+const sharedSshHostKeyProvider = providerByReference(SshHostKeyProvider, "ssh-host-key");
 
 /**
  * An ed25519 SSH host key pair (type `pulumi-nodejs:dynamic/ssh:HostKey`). `privateKey` is

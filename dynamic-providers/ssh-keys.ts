@@ -1,6 +1,5 @@
 // OpenSSH public keys: parsing a key line and its SHA256 fingerprint. A module of its own, with no
-// imports, because dynamic providers are serialized with everything they reference: the host-key
-// provider needs only the fingerprint, not the whole metrics pull.
+// imports: the host-key provider needs only the fingerprint, not the whole metrics pull.
 
 /** A parsed OpenSSH public key line. */
 export interface OpenSshPublicKey {

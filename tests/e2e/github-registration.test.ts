@@ -46,6 +46,21 @@ describe("GitHub registrations on the real engine", function () {
     assert.ok(!state.includes(gh.adminToken), "the token is not in the state in plaintext");
   });
 
+  it("keeps a reference to the provider in the state, not its code", async function () {
+    const resources = (await test.stack.exportStack()).deployment.resources as {
+      type: string;
+      inputs?: { __provider?: string };
+    }[];
+    const providers = resources
+      .filter((r) => r.type === "pulumi-nodejs:dynamic/github:RunnerRegistration")
+      .map((r) => r.inputs?.__provider ?? "");
+    assert.equal(providers.length, 3);
+    assert.equal(new Set(providers).size, 1, "one provider string for every registration");
+    // By value the registration provider serialized to about 35 KB (provider-by-reference.ts).
+    assert.ok(providers[0].length < 4096, `__provider is ${providers[0].length} characters`);
+    assert.match(providers[0], /@runner-fleet\/dynamic-providers/);
+  });
+
   it("drops a runner whose job finished on refresh", async function () {
     gh.control.startJob("rf-e2e-b");
     gh.control.finishJob("rf-e2e-b", { exitCode: 0 });
