@@ -34,6 +34,18 @@ export function roleOf(argv: string[]): ProcessRole {
   return "other";
 }
 
+/**
+ * The command line as the results may show it. `pulumi config set-all --secret key=value`, run by
+ * the Automation API, carries secrets in its arguments: only the subcommand is kept.
+ */
+export function describeCommand(argv: string[]): string {
+  const exe = argv[0]?.split("/").pop() ?? "";
+  if (exe === "pulumi" && argv[1] === "config") {
+    return `${argv.slice(0, 3).join(" ")} (arguments not recorded: they may hold secrets)`;
+  }
+  return argv.join(" ").slice(0, 160);
+}
+
 function readStatus(pid: number): { ppid: number; hwm: number; rss: number } | undefined {
   try {
     const text = fs.readFileSync(`/proc/${pid}/status`, "utf8");
@@ -99,7 +111,7 @@ export class TreeMemorySampler {
       let peak = this.peaks.get(pid);
       if (!peak) {
         const argv = readArgv(pid);
-        peak = { pid, role: roleOf(argv), command: argv.join(" ").slice(0, 160), hwmKiB: 0 };
+        peak = { pid, role: roleOf(argv), command: describeCommand(argv), hwmKiB: 0 };
         this.peaks.set(pid, peak);
       }
       peak.hwmKiB = Math.max(peak.hwmKiB, s.hwm);
