@@ -8,9 +8,10 @@ import { planFleet } from "./components/fleet-plan";
 import {
   latestRunnerVersion,
   observedRunners,
-  previousRunners,
+  previousDeployment,
   serversInError,
 } from "./components/fleet-observation";
+import { declareLostServerSweep, stackIdentity } from "./components/lost-servers";
 import { RunnerFleet } from "./components/runner-fleet";
 import { RunnerImage } from "./components/runner-image";
 import { RunnerSecurityGroup } from "./components/runner-security-group";
@@ -27,7 +28,8 @@ export async function fleetProgram() {
     process.env,
   );
 
-  const previous = await previousRunners();
+  const last = await previousDeployment();
+  const previous = last.runners;
   const observed = await observedRunners(
     config.githubApiUrl,
     config.githubPath,
@@ -76,6 +78,9 @@ export async function fleetProgram() {
     );
   }
 
+  const stack = stackIdentity();
+  const lost = await declareLostServerSweep(config.namePrefix, stack, last, observed);
+
   const image = new RunnerImage("image", {
     image: config.image,
     github: {
@@ -103,6 +108,8 @@ export async function fleetProgram() {
     imageId: image.imageId,
     securityGroupName: group.groupName,
     repoPolicyComplianceToken: cfg.getSecret("repoPolicyComplianceToken"),
+    stack,
+    sweep: lost.resource,
   });
 
   return {
@@ -113,5 +120,9 @@ export async function fleetProgram() {
     securityGroupId: group.groupId,
     droppedRunners: plan.dropped,
     orphanedRunners: plan.orphans,
+    // For the next deployment's lost-server search (components/lost-servers.ts).
+    knownServerIds: lost.knownServerIds(fleet.runners.map((r) => r.serverId)),
+    lostServerCandidates: lost.candidates,
+    sweptServers: lost.swept,
   };
 }

@@ -5,19 +5,41 @@ import { gitHubClient, GitHubCredentials } from "../dynamic-providers/github-cli
 import { listRunners } from "../dynamic-providers/runner-listing";
 import { classify, KnownRunner, ObservedRunner, PlanInput } from "./fleet-plan";
 
+/** What the stack's last completed deployment said, through its outputs. */
+export interface PreviousDeployment {
+  runners: KnownRunner[];
+  /** Servers the stack knows (see lost-servers.ts); older stacks: their `serverIds`. */
+  knownServerIds: string[];
+  /** Servers the last deployment found in Nova and did not know. */
+  lostServerCandidates: string[];
+}
+
 /**
- * The `runners` output of this stack's last deployment, read through a reference to the stack
- * itself; empty on the first deployment. The state, not GitHub, says which runners are ours.
+ * The outputs of this stack's last deployment, read through a reference to the stack itself;
+ * empty on the first deployment. The state, not GitHub, says which runners are ours.
  */
-export async function previousRunners(): Promise<KnownRunner[]> {
+export async function previousDeployment(): Promise<PreviousDeployment> {
   const self = new pulumi.StackReference("previous-deployment", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
-  const details = await self.getOutputDetails("runners");
-  const value = (details.value ?? details.secretValue) as KnownRunner[] | undefined;
-  return Array.isArray(value)
-    ? value.map(({ name, pool, createdAt }) => ({ name, pool, createdAt }))
-    : [];
+  const read = async <T>(name: string): Promise<T | undefined> => {
+    const details = await self.getOutputDetails(name);
+    return (details.value ?? details.secretValue) as T | undefined;
+  };
+  const [runners, known, serverIds, candidates] = await Promise.all([
+    read<KnownRunner[]>("runners"),
+    read<string[]>("knownServerIds"),
+    read<string[]>("serverIds"),
+    read<string[]>("lostServerCandidates"),
+  ]);
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
+  return {
+    runners: Array.isArray(runners)
+      ? runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt }))
+      : [],
+    knownServerIds: strings(known ?? serverIds),
+    lostServerCandidates: strings(candidates),
+  };
 }
 
 /**

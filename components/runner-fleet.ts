@@ -14,6 +14,10 @@ export interface RunnerFleetArgs {
   securityGroupName: pulumi.Input<string>;
   /** The repo-policy-compliance token, a secret, when the check is on. */
   repoPolicyComplianceToken?: pulumi.Input<string>;
+  /** `organization/project/stack`, in each server's metadata. */
+  stack: string;
+  /** The lost-server sweep every server depends on. */
+  sweep?: pulumi.Resource;
 }
 
 /** A runner of the fleet, as the stack outputs remember it for the next plan. */
@@ -62,6 +66,7 @@ export class RunnerFleet extends pulumi.ComponentResource {
         {
           runnerName: runner.name,
           fleet: config.namePrefix,
+          stack: args.stack,
           pool: pool.name,
           github: {
             apiUrl: config.githubApiUrl,
@@ -80,6 +85,7 @@ export class RunnerFleet extends pulumi.ComponentResource {
           userData: token.apply((t) => userDataSettings(config, t)),
           createdAt: runner.createdAt,
           metricsLogPath: config.metrics.enabled ? path.resolve(config.metrics.logPath) : undefined,
+          sweep: args.sweep,
         },
         { parent: this },
       );

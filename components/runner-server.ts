@@ -2,6 +2,7 @@ import * as crypto from "node:crypto";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { GitHubRunner } from "../dynamic-providers/github-runner";
+import { RUNNER_METADATA_KEY, STACK_METADATA_KEY } from "../dynamic-providers/nova-servers";
 import { RunnerGuard } from "../dynamic-providers/runner-guard";
 import { SshHostKey } from "../dynamic-providers/ssh-host-key";
 import { renderUserData, UserDataOptions } from "./cloud-init";
@@ -23,8 +24,9 @@ export interface RunnerGitHubSettings {
 export interface RunnerServerArgs {
   /** Name of the runner on GitHub and of its server and keypair. */
   runnerName: string;
-  /** Fleet prefix and pool, written into the server's metadata for ownership. */
+  /** Fleet prefix, stack (`org/project/stack`) and pool, in the server's metadata: ownership. */
   fleet: string;
+  stack: string;
   pool: string;
   github: RunnerGitHubSettings;
   imageId: pulumi.Input<string>;
@@ -38,6 +40,8 @@ export interface RunnerServerArgs {
   createdAt: string;
   /** Pull metrics over SSH into this JSON-lines file before the server goes. @default no metrics */
   metricsLogPath?: string;
+  /** The lost-server sweep: the server depends on it, so `destroy` runs the sweep last. */
+  sweep?: pulumi.Resource;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -134,8 +138,9 @@ export class RunnerServer extends pulumi.ComponentResource {
         userData: pulumi.secret(userData),
         metadata: {
           "runner-fleet": args.fleet,
+          [STACK_METADATA_KEY]: args.stack,
           "runner-fleet-pool": args.pool,
-          "github-runner-name": args.runnerName,
+          [RUNNER_METADATA_KEY]: args.runnerName,
           "github-runner-id": registration.runnerId.apply(String),
         },
       },
@@ -143,7 +148,11 @@ export class RunnerServer extends pulumi.ComponentResource {
       // or DELETING would hold every scheduled reconcile that long. Ten minutes is far beyond a
       // healthy boot to ACTIVE: the `up` fails instead of hanging, and the next one reads the
       // server again.
-      { parent: this, customTimeouts: serverTimeouts },
+      {
+        parent: this,
+        customTimeouts: serverTimeouts,
+        dependsOn: args.sweep ? [args.sweep] : undefined,
+      },
     );
     new RunnerGuard(
       `${name}-guard`,

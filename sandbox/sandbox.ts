@@ -111,6 +111,9 @@ async function sandboxStack(gh: Double): Promise<Stack> {
   if (!fs.existsSync(passFile))
     fs.writeFileSync(passFile, crypto.randomBytes(24).toString("hex"), { mode: 0o600 });
   fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+  // The inline program runs in this process: it reads the OpenStack credentials from here (the
+  // lost-server search), as a program run by the CLI reads them from the CLI's environment.
+  Object.assign(process.env, tenantOsEnv());
   return LocalWorkspace.createOrSelectStack(
     { stackName: "sandbox", projectName: "runner-fleet", program: fleetProgram },
     {

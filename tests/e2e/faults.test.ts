@@ -363,7 +363,7 @@ describe("the fleet under faults", function () {
     };
     assert.deepEqual(after.deployment.pending_operations ?? [], []);
 
-    // Recovery 3: delete the fleet's servers the state does not know (the README's commands).
+    // The servers of the interrupted creates are exactly those the state does not know.
     const known = new Set((after.deployment.resources ?? []).map((r) => r.id));
     const lost = (await fleet.leftovers()).servers.filter((s) => !known.has(s.id));
     assert.deepEqual(
@@ -371,19 +371,26 @@ describe("the fleet under faults", function () {
       untracked.map((s) => s.id).sort(),
       "exactly the servers of the interrupted creates are lost",
     );
-    for (const server of lost) await fleet.admin.deleteServer(server.id);
-    for (const server of lost) {
-      const deadline = Date.now() + 60_000;
-      while ((await fleet.admin.status(server.id)) !== undefined) {
-        if (Date.now() > deadline) throw new Error(`server ${server.name} is not deleted`);
-        await sleep(500);
-      }
-    }
 
-    // Recovery 4: one up converges; the registrations of the interrupted up are removed.
+    // Recovery 3: one up; it notes the lost servers in Nova (their metadata names the stack)
+    // as candidates, while the engine removes what the killed up recorded.
+    await fleet.up("kill: first up");
+    const candidates = (await fleet.test.stack.outputs()).lostServerCandidates.value as string[];
+    assert.deepEqual(
+      [...candidates].sort(),
+      untracked.map((s) => s.id).sort(),
+      "the up notes exactly the lost servers",
+    );
+    // Recovery 4: the next up (the scheduled reconcile) deletes them, still unknown, and
+    // converges.
     await converge("kill");
     const remaining = new Set((await fleet.leftovers()).servers.map((s) => s.id));
-    assert.ok(untracked.every((s) => !remaining.has(s.id)));
+    assert.ok(
+      untracked.every((s) => !remaining.has(s.id)),
+      "the lost servers are deleted",
+    );
+    const swept = (await fleet.test.stack.outputs()).sweptServers.value as string[];
+    assert.deepEqual([...swept].sort(), untracked.map((s) => s.id).sort());
   });
 
   it("7. SSH unreachable with metrics on: scale down and destroy are not blocked", async function () {

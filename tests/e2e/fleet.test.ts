@@ -81,6 +81,67 @@ describe("the fleet on the real engine", function () {
     assert.equal(result.summary.resourceChanges?.delete ?? 0, 0);
   });
 
+  // What a killed `up` leaves: a server the state does not know (a pending create). Made here
+  // through Nova's API, with the metadata the program gives its servers.
+  const makeLostServer = async (stack: string, name: string, withKeypair: boolean) => {
+    if (withKeypair) await api.createKeypair(name);
+    return api.createServer({
+      name,
+      keyName: withKeypair ? name : undefined,
+      metadata: {
+        "runner-fleet": prefix,
+        "runner-fleet-stack": stack,
+        "github-runner-name": name,
+      },
+    });
+  };
+
+  it("deletes a server of this stack that two ups in a row did not know, and only that one", async function () {
+    const before = (await fleetServers()).map((s) => s.id).sort();
+    const stack = (await fleetServers())[0].metadata["runner-fleet-stack"];
+    assert.equal(stack, "organization/fleet/test", "servers name their stack");
+    const lostName = `${prefix}-lost0000000a`;
+    const lost = await makeLostServer(stack, lostName, true);
+    // Same prefix, another stack: not ours to delete.
+    const other = await makeLostServer(`${stack}-other`, `${prefix}-other000000a`, false);
+    const fleetIds = async () =>
+      (await fleetServers())
+        .map((s) => s.id)
+        .filter((id) => id !== other && id !== lost)
+        .sort();
+    try {
+      const first = await up("up noting a lost server");
+      assert.deepEqual(first.outputs.lostServerCandidates.value, [lost]);
+      assert.deepEqual(first.outputs.sweptServers.value, []);
+      assert.ok(
+        (await api.servers()).some((s) => s.id === lost),
+        "a first up only notes it",
+      );
+
+      const preview = await test.stack.preview();
+      const changes = preview.changeSummary;
+      assert.ok((changes.update ?? 0) >= 1, `the sweep's update: ${JSON.stringify(changes)}`);
+      assert.equal((changes.create ?? 0) + (changes.delete ?? 0) + (changes.replace ?? 0), 0);
+      assert.match(preview.stdout, new RegExp(`this up deletes them: ${lost} \\(${lostName}\\)`));
+      assert.ok(
+        (await api.servers()).some((s) => s.id === lost),
+        "a preview deletes nothing",
+      );
+
+      const second = await up("up sweeping a lost server");
+      assert.deepEqual(second.outputs.sweptServers.value, [lost]);
+      assert.deepEqual(second.outputs.lostServerCandidates.value, []);
+      assert.deepEqual(second.outputs.knownServerIds.value, await fleetIds());
+      const ids = (await api.servers()).map((s) => s.id);
+      assert.ok(!ids.includes(lost), "the lost server is deleted");
+      assert.ok(ids.includes(other), "another stack's server is left alone");
+      assert.ok(!(await fleetKeypairs()).some((k) => k.name === lostName), "and its keypair");
+      assert.deepEqual(await fleetIds(), before, "the fleet's own servers are untouched");
+    } finally {
+      await api.deleteServer(other);
+    }
+  });
+
   it("replaces a runner whose job finished (gone from GitHub) on the next up", async function () {
     const [done, ...rest] = ghRunners().map((r) => r.name);
     gh.control.startJob(done);
@@ -118,6 +179,9 @@ describe("the fleet on the real engine", function () {
 
   it("destroy leaves 0 servers, 0 fleet keypairs and 0 GitHub runners once the job ended", async function () {
     gh.control.finishJob(ghRunners()[0].id, { exitCode: 0 });
+    // A lost server too: the destroy's sweep, after every known server is gone, deletes it.
+    const stack = (await fleetServers())[0].metadata["runner-fleet-stack"];
+    await makeLostServer(stack, `${prefix}-lost0000000b`, true);
     const result = await timed("destroy", () => test.stack.destroy());
     assert.equal(result.summary.result, "succeeded");
     assert.equal((await fleetServers()).length, 0);

@@ -87,6 +87,69 @@ export class OpenStackApi {
       .servers;
   }
 
+  /**
+   * Creates a server on the tenant network with the cloud's image and flavor, as a program
+   * would (used to stand in for one a killed `up` left behind); returns its id once ACTIVE.
+   */
+  async createServer(spec: {
+    name: string;
+    keyName?: string;
+    metadata: Record<string, string>;
+  }): Promise<string> {
+    const env = cloudEnv();
+    const { flavors } = await this.get<{ flavors: { id: string; name: string }[] }>(
+      "compute",
+      "/flavors",
+    );
+    const flavor = flavors.find((f) => f.name === env.RUNNER_FLEET_FLAVOR);
+    if (!flavor) throw new Error(`no flavor ${env.RUNNER_FLEET_FLAVOR}`);
+    const res = await this.request("POST", "compute", "/servers", {
+      server: {
+        name: spec.name,
+        imageRef: env.RUNNER_FLEET_IMAGE_ID,
+        flavorRef: flavor.id,
+        networks: [{ uuid: env.RUNNER_FLEET_NETWORK_ID }],
+        ...(spec.keyName ? { key_name: spec.keyName } : {}),
+        metadata: spec.metadata,
+      },
+    });
+    if (res.status !== 202) throw new Error(`POST server: HTTP ${res.status} ${await res.text()}`);
+    const { server } = (await res.json()) as { server: { id: string } };
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const { server: got } = await this.get<{ server: { status: string } }>(
+        "compute",
+        `/servers/${server.id}`,
+      );
+      if (got.status === "ACTIVE") return server.id;
+      if (got.status === "ERROR" || Date.now() > deadline) {
+        throw new Error(`server ${spec.name} is ${got.status}, not ACTIVE`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** Deletes a server, if there, and waits until Nova no longer has it. */
+  async deleteServer(id: string): Promise<void> {
+    const res = await this.request("DELETE", "compute", `/servers/${id}`);
+    if (res.status !== 204 && res.status !== 404) {
+      throw new Error(`DELETE server ${id}: HTTP ${res.status}`);
+    }
+    const deadline = Date.now() + 120_000;
+    while ((await this.request("GET", "compute", `/servers/${id}`)).status !== 404) {
+      if (Date.now() > deadline) throw new Error(`server ${id} is not deleted`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** Creates a keypair (Nova makes the key). */
+  async createKeypair(name: string): Promise<void> {
+    const res = await this.request("POST", "compute", "/os-keypairs", { keypair: { name } });
+    if (res.status !== 200 && res.status !== 201) {
+      throw new Error(`POST keypair ${name}: HTTP ${res.status} ${await res.text()}`);
+    }
+  }
+
   async keypairs(): Promise<{ name: string }[]> {
     const body = await this.get<{ keypairs: { keypair: { name: string } }[] }>(
       "compute",

@@ -26,6 +26,11 @@ export async function createTestStack(
   program: PulumiFn,
   env: Record<string, string> = {},
 ): Promise<TestStack> {
+  // The inline program runs in this process, not under the CLI: like a user's program, it sees
+  // the OpenStack credentials the CLI and its plugins get (for the lost-server search).
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith("OS_")) process.env[key] = value;
+  }
   const base = fs.mkdtempSync(path.join(os.tmpdir(), `${projectName}-`));
   const stateDir = path.join(base, "state");
   const workDir = path.join(base, "work");

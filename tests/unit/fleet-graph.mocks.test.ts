@@ -89,6 +89,7 @@ async function deployFleet(config: FleetConfig, plan: FleetPlan, token?: string)
     imageId: "image-id",
     securityGroupName: "ci-runners",
     repoPolicyComplianceToken: token ? pulumi.secret(token) : undefined,
+    stack: "organization/runner-fleet/unit",
   });
   await Promise.all(
     fleet.runners.map((r: { serverId: pulumi.Output<string> }) => promiseOf(r.serverId)),
@@ -135,6 +136,7 @@ describe("fleet resource graph (mocks)", function () {
     assert.equal(server.configDrive, true);
     assert.deepEqual(server.metadata, {
       "runner-fleet": "ci",
+      "runner-fleet-stack": "organization/runner-fleet/unit",
       "runner-fleet-pool": "default",
       "github-runner-name": "ci-0a1b2c3d4e5f",
       "github-runner-id": "4242",

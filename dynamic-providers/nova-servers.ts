@@ -1,0 +1,90 @@
+// Nova calls the lost-server sweep needs: list a stack's fleet servers, delete a server and wait
+// until it is gone, delete a keypair.
+import { OpenStackSession } from "./openstack-session";
+
+/** The server metadata key naming the stack that made a fleet server. */
+export const STACK_METADATA_KEY = "runner-fleet-stack";
+/** The server metadata key naming the server's runner. */
+export const RUNNER_METADATA_KEY = "github-runner-name";
+
+export interface FleetServer {
+  id: string;
+  /** The runner's name, from the server's metadata. */
+  runnerName: string;
+  status: string;
+  keyName: string | null;
+}
+
+interface NovaServerDetail {
+  id: string;
+  name: string;
+  status: string;
+  key_name: string | null;
+  metadata?: Record<string, string>;
+}
+
+/** `^prefix-` as a Nova name filter (a regular expression). */
+function namePattern(prefix: string): string {
+  return `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-`;
+}
+
+/** Every server whose name starts with `prefix-` and whose metadata names `stack`. */
+export async function listStackServers(
+  session: OpenStackSession,
+  prefix: string,
+  stack: string,
+): Promise<FleetServer[]> {
+  const found: FleetServer[] = [];
+  let next: string | undefined =
+    `/servers/detail?limit=1000&name=${encodeURIComponent(namePattern(prefix))}`;
+  for (let page = 0; next && page < 100; page++) {
+    const res = await session.request("GET", "compute", next);
+    if (!res.ok) throw new Error(`Nova: GET servers: HTTP ${res.status}`);
+    const body = (await res.json()) as {
+      servers: NovaServerDetail[];
+      servers_links?: { rel: string; href: string }[];
+    };
+    for (const s of body.servers) {
+      const runnerName = s.metadata?.[RUNNER_METADATA_KEY];
+      if (s.metadata?.[STACK_METADATA_KEY] !== stack || !runnerName) continue;
+      found.push({ id: s.id, runnerName, status: s.status, keyName: s.key_name });
+    }
+    next = body.servers_links?.find((l) => l.rel === "next")?.href;
+  }
+  return found;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Deletes a server and waits until Nova no longer has it (404), at most `timeoutMs`. */
+export async function deleteServer(
+  session: OpenStackSession,
+  id: string,
+  timeoutMs = 300_000,
+): Promise<void> {
+  const res = await session.request("DELETE", "compute", `/servers/${id}`);
+  if (res.status === 404) return;
+  if (res.status !== 204) throw new Error(`Nova: DELETE server ${id}: HTTP ${res.status}`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await session.request("GET", "compute", `/servers/${id}`);
+    if (got.status === 404) return;
+    await got.body?.cancel();
+    if (Date.now() > deadline) {
+      throw new Error(`Nova: server ${id} is still there ${timeoutMs / 1000}s after its delete`);
+    }
+    await sleep(2000);
+  }
+}
+
+/** Deletes a keypair of the session's user; one already gone is fine. */
+export async function deleteKeypair(session: OpenStackSession, name: string): Promise<void> {
+  const res = await session.request(
+    "DELETE",
+    "compute",
+    `/os-keypairs/${encodeURIComponent(name)}`,
+  );
+  if (res.status !== 202 && res.status !== 204 && res.status !== 404) {
+    throw new Error(`Nova: DELETE keypair ${name}: HTTP ${res.status}`);
+  }
+}
