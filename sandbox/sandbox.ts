@@ -223,6 +223,9 @@ async function up(): Promise<void> {
     );
     say("pulumi up: replaces the runner whose job finished, pulling its metrics first");
     await stack.up({ onOutput: (out) => process.stdout.write(out) });
+    // The events of that runner's life (no secrets in them: names, times, statuses).
+    const events = fs.existsSync(metricsLog) ? fs.readFileSync(metricsLog, "utf8").trim() : "";
+    say(`metrics log ${metricsLog}:\n${events || "(empty)"}`);
   }
   const outputs = await stack.outputs();
   console.log(`
