@@ -9,9 +9,10 @@ import {
   latestRunnerVersion,
   observedRunners,
   previousDeployment,
+  stackIdentity,
   serversInError,
 } from "./components/fleet-observation";
-import { declareLostServerSweep, stackIdentity } from "./components/lost-servers";
+import { declareLostServerSweep } from "./components/lost-servers";
 import { RunnerFleet } from "./components/runner-fleet";
 import { RunnerImage } from "./components/runner-image";
 import { RunnerSecurityGroup } from "./components/runner-security-group";

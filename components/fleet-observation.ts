@@ -5,6 +5,11 @@ import { gitHubClient, GitHubCredentials } from "../dynamic-providers/github-cli
 import { listRunners } from "../dynamic-providers/runner-listing";
 import { classify, KnownRunner, ObservedRunner, PlanInput } from "./fleet-plan";
 
+/** This stack as Pulumi names it across projects: `organization/project/stack`. */
+export function stackIdentity(): string {
+  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
 /** What the stack's last completed deployment said, through its outputs. */
 export interface PreviousDeployment {
   runners: KnownRunner[];
@@ -19,9 +24,7 @@ export interface PreviousDeployment {
  * empty on the first deployment. The state, not GitHub, says which runners are ours.
  */
 export async function previousDeployment(): Promise<PreviousDeployment> {
-  const self = new pulumi.StackReference("previous-deployment", {
-    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-  });
+  const self = new pulumi.StackReference("previous-deployment", { name: stackIdentity() });
   const read = async <T>(name: string): Promise<T | undefined> => {
     const details = await self.getOutputDetails(name);
     return (details.value ?? details.secretValue) as T | undefined;

@@ -17,11 +17,6 @@ import { openStackCredentials, OpenStackSession } from "../dynamic-providers/ope
 import type { PreviousDeployment } from "./fleet-observation";
 import type { ObservedRunner } from "./fleet-plan";
 
-/** The stack as fleet servers name it in their metadata: `organization/project/stack`. */
-export function stackIdentity(): string {
-  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-}
-
 export interface LostServerPlan {
   /** Unknown for two deployments and idle: deleted by this deployment. */
   sweep: LostServer[];
@@ -97,11 +92,11 @@ export async function declareLostServerSweep(
   observed: ObservedRunner[],
 ): Promise<LostServerSweepResult> {
   const found = await findLostServers(prefix, stack, previous, observed);
-  const plan: LostServerPlan =
-    "skipped" in found ? { sweep: [], candidates: [], stillKnown: previous.knownServerIds } : found;
+  let plan: LostServerPlan;
   if ("skipped" in found) {
     pulumi.log.warn(`servers lost by an interrupted up are not looked for: ${found.skipped}`);
-  }
+    plan = { sweep: [], candidates: [], stillKnown: previous.knownServerIds };
+  } else plan = found;
   const describe = (list: { id: string; runnerName: string }[]) =>
     list.map((s) => `${s.id} (${s.runnerName})`).join(", ");
   if (plan.candidates.length > 0) {

@@ -13,7 +13,7 @@ import { deleteKeypair, deleteServer, listStackServers } from "./nova-servers";
 export interface LostServer {
   id: string;
   runnerName: string;
-  /** The keypair to delete with it; absent when the state holds it (the engine handles it). */
+  /** The keypair to delete with it; absent when another server of the stack uses it. */
   keypair?: string;
 }
 
@@ -24,42 +24,43 @@ export interface LostServerSweepInputs {
   servers: LostServer[];
 }
 
-async function login(): Promise<OpenStackSession> {
+function warn(text: string): void {
+  process.stderr.write(`runner-fleet: ${text}\n`);
+}
+
+/** A session from the environment's credentials, or why there is none. */
+async function login(): Promise<OpenStackSession | { missing: string }> {
   const credentials = openStackCredentials(process.env);
-  if ("missing" in credentials) {
-    throw new Error(`cannot delete lost servers: ${credentials.missing}`);
-  }
-  return OpenStackSession.login(credentials);
+  return "missing" in credentials ? credentials : OpenStackSession.login(credentials);
+}
+
+/** Deletes a lost server (waiting until it is gone), then its keypair. */
+async function deleteLostServer(session: OpenStackSession, server: LostServer): Promise<void> {
+  await deleteServer(session, server.id);
+  if (server.keypair) await deleteKeypair(session, server.keypair);
+  warn(`deleted lost server ${server.id} of runner ${server.runnerName}`);
 }
 
 /**
- * Deletes each server (waiting until it is gone), then its keypair; returns those deleted.
- * A failure is a warning: a server Nova will not delete must not hold up the fleet, and the
- * next `up` tries again (it is still lost, and not among those deleted).
+ * Deletes the servers; returns those deleted. A failure is a warning: a server Nova will not
+ * delete must not hold up the fleet, and the next `up` tries again (it is still lost, and not
+ * among those deleted).
  */
-async function sweep(servers: LostServer[], session?: OpenStackSession): Promise<LostServer[]> {
+async function sweep(servers: LostServer[]): Promise<LostServer[]> {
   if (servers.length === 0) return [];
-  const warn = (text: string) => process.stderr.write(`runner-fleet: ${text}\n`);
-  try {
-    session ??= await login();
-  } catch (err) {
-    warn(`lost servers not deleted: ${(err as Error).message}`);
+  const session = await login().catch((err: Error) => ({ missing: err.message }));
+  if ("missing" in session) {
+    warn(`lost servers not deleted: ${session.missing}`);
     return [];
   }
   const done = await Promise.all(
-    servers.map(async (server) => {
-      try {
-        await deleteServer(session, server.id);
-        if (server.keypair) await deleteKeypair(session, server.keypair);
-        warn(`deleted lost server ${server.id} of runner ${server.runnerName}`);
-        return server;
-      } catch (err) {
-        warn(
-          `lost server ${server.id} not deleted, the next up tries again: ${(err as Error).message}`,
-        );
-        return undefined;
-      }
-    }),
+    servers.map((server) =>
+      deleteLostServer(session, server).then(
+        () => server,
+        (err: Error) =>
+          warn(`lost server ${server.id} not deleted, the next up tries again: ${err.message}`),
+      ),
+    ),
   );
   return done.filter((s): s is LostServer => s !== undefined);
 }
@@ -90,17 +91,21 @@ export class LostServerSweepProvider implements pulumi.dynamic.ResourceProvider 
    * keeps this resource, so the next destroy tries again.
    */
   async delete(_id: string, props: LostServerSweepInputs) {
-    const credentials = openStackCredentials(process.env);
-    if ("missing" in credentials) {
-      process.stderr.write(`runner-fleet: lost servers not looked for: ${credentials.missing}\n`);
+    const session = await login();
+    if ("missing" in session) {
+      warn(`lost servers not looked for: ${session.missing}`);
       return;
     }
-    const session = await OpenStackSession.login(credentials);
     const left = await listStackServers(session, props.prefix, props.stack);
-    for (const server of left) {
-      await deleteServer(session, server.id);
-      if (server.keyName) await deleteKeypair(session, server.keyName);
-    }
+    await Promise.all(
+      left.map((s) =>
+        deleteLostServer(session, {
+          id: s.id,
+          runnerName: s.runnerName,
+          keypair: s.keyName ?? undefined,
+        }),
+      ),
+    );
   }
 }
 

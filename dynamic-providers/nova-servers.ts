@@ -11,14 +11,11 @@ export interface FleetServer {
   id: string;
   /** The runner's name, from the server's metadata. */
   runnerName: string;
-  status: string;
   keyName: string | null;
 }
 
 interface NovaServerDetail {
   id: string;
-  name: string;
-  status: string;
   key_name: string | null;
   metadata?: Record<string, string>;
 }
@@ -47,7 +44,7 @@ export async function listStackServers(
     for (const s of body.servers) {
       const runnerName = s.metadata?.[RUNNER_METADATA_KEY];
       if (s.metadata?.[STACK_METADATA_KEY] !== stack || !runnerName) continue;
-      found.push({ id: s.id, runnerName, status: s.status, keyName: s.key_name });
+      found.push({ id: s.id, runnerName, keyName: s.key_name });
     }
     next = body.servers_links?.find((l) => l.rel === "next")?.href;
   }

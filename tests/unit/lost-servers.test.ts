@@ -6,7 +6,7 @@ import type { FleetServer } from "../../dynamic-providers/nova-servers";
 import { openStackCredentials } from "../../dynamic-providers/openstack-session";
 
 const server = (id: string, runnerName: string, keyName: string | null = runnerName) =>
-  ({ id, runnerName, status: "ACTIVE", keyName }) satisfies FleetServer;
+  ({ id, runnerName, keyName }) satisfies FleetServer;
 
 describe("lost servers", () => {
   const previous = (knownServerIds: string[], lostServerCandidates: string[] = []) => ({
