@@ -3,22 +3,22 @@
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseFleetConfig } from "./config";
-import { planFleet } from "./components/fleet-plan";
+import { parseFleetConfig } from "./config/fleet-config";
+import { planFleet } from "./fleet/plan";
 import {
   latestRunnerVersion,
   observedRunners,
   previousDeployment,
   stackIdentity,
   serversInError,
-} from "./components/fleet-observation";
-import { declareLostServerSweep } from "./components/lost-servers";
+} from "./fleet/observation";
+import { declareLostServerSweep } from "./fleet/lost-servers";
 import { RunnerFleet } from "./components/runner-fleet";
 import { RunnerImage } from "./components/runner-image";
 import { RunnerSecurityGroup } from "./components/runner-security-group";
-import { reconciliationEvents } from "./components/reconciliation-metrics";
-import { resolveCredentials } from "./dynamic-providers/github-client";
-import { appendMetricsEvents } from "./dynamic-providers/runner-metrics";
+import { reconciliationEvents } from "./fleet/reconciliation-events";
+import { resolveCredentials } from "./dynamic-providers/github/client";
+import { appendMetricsEvents } from "./dynamic-providers/metrics/pull";
 
 export async function fleetProgram() {
   const started = Date.now();
@@ -121,7 +121,7 @@ export async function fleetProgram() {
     securityGroupId: group.groupId,
     droppedRunners: plan.dropped,
     orphanedRunners: plan.orphans,
-    // For the next deployment's lost-server search (components/lost-servers.ts).
+    // For the next deployment's lost-server search (fleet/lost-servers.ts).
     knownServerIds: lost.knownServerIds(fleet.runners.map((r) => r.serverId)),
     lostServerCandidates: lost.candidates,
     sweptServers: lost.swept,

@@ -1,7 +1,7 @@
 // What the bench left on the local OpenStack, and a last-resort sweep of it. The stacks' own
 // `destroy` is the way resources go; this only removes what a failed or interrupted destroy left,
 // found by the run's unique name prefix, so other users of the cloud are never touched.
-import { OpenStackApi } from "../tests/support/openstack-api";
+import { OpenStackApi } from "../devkit/local-cloud/openstack-api";
 
 /** GETs answer their JSON; other calls accept a 404 (already gone). */
 async function call(api: OpenStackApi, method: string, service: string, path: string) {

@@ -4,8 +4,8 @@
 //
 // Input: BENCH_PREVIEW = {"kind": "fleet" | "baseline", "n": N, "prefix": "...",
 //                         "gh": {"url": "...", "adminToken": "..."}} (the GitHub double's).
-import { cloudEnv, tenantOsEnv } from "../tests/support/cloud";
-import { createTestStack } from "../tests/support/pulumi-stack";
+import { cloudEnv, tenantOsEnv } from "../devkit/local-cloud/cloud-env";
+import { createTestStack } from "../devkit/pulumi/test-stack";
 import { fleetProgram } from "../program";
 import { baselineConfig, baselineProgram, fleetConfig } from "./stacks";
 

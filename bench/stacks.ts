@@ -9,9 +9,14 @@ import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { fleetProgram } from "../program";
-import { cloudEnv, StackConfigMap, tenantOsEnv, testFleetConfig } from "../tests/support/cloud";
-import { createTestStack, TestStack } from "../tests/support/pulumi-stack";
-import type { GitHubDouble } from "../tests/github-double";
+import {
+  cloudEnv,
+  StackConfigMap,
+  tenantOsEnv,
+  testFleetConfig,
+} from "../devkit/local-cloud/cloud-env";
+import { createTestStack, TestStack } from "../devkit/pulumi/test-stack";
+import type { GitHubDouble } from "../devkit/github-double";
 
 export type Kind = "fleet" | "baseline";
 

@@ -1,9 +1,9 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { FleetConfig } from "../config";
-import type { FleetPlan } from "./fleet-plan";
+import type { FleetConfig } from "../config/fleet-config";
+import type { FleetPlan } from "../fleet/plan";
 import { RunnerServer } from "./runner-server";
-import type { UserDataOptions } from "./cloud-init";
+import type { UserDataOptions } from "../cloud-init";
 
 /** Arguments of the fleet. */
 export interface RunnerFleetArgs {

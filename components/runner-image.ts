@@ -4,7 +4,7 @@ import * as crypto from "node:crypto";
 import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageConfig } from "../config";
+import type { ImageConfig } from "../config/fleet-config";
 
 /** Arguments of the runner image. */
 export interface RunnerImageArgs {
@@ -20,7 +20,7 @@ export interface RunnerImageArgs {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const BUILD_SCRIPT = path.join(__dirname, "image-build", "build-runner-image.sh");
+const BUILD_SCRIPT = path.join(__dirname, "..", "image-build", "build-runner-image.sh");
 
 /**
  * The image runners boot. Either an existing Glance image, found by name (the newest of that name)

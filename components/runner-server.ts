@@ -2,10 +2,13 @@ import * as crypto from "node:crypto";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { GitHubRunner } from "../dynamic-providers/github-runner";
-import { RUNNER_METADATA_KEY, STACK_METADATA_KEY } from "../dynamic-providers/nova-servers";
-import { RunnerGuard } from "../dynamic-providers/runner-guard";
+import {
+  RUNNER_METADATA_KEY,
+  STACK_METADATA_KEY,
+} from "../dynamic-providers/openstack/nova-servers";
+import { RunnerTeardown } from "../dynamic-providers/runner-teardown";
 import { SshHostKey } from "../dynamic-providers/ssh-host-key";
-import { renderUserData, UserDataOptions } from "./cloud-init";
+import { renderUserData, UserDataOptions } from "../cloud-init";
 
 /** The GitHub side of a runner. */
 export interface RunnerGitHubSettings {
@@ -154,7 +157,7 @@ export class RunnerServer extends pulumi.ComponentResource {
         dependsOn: args.sweep ? [args.sweep] : undefined,
       },
     );
-    new RunnerGuard(
+    new RunnerTeardown(
       `${name}-guard`,
       {
         apiUrl: gh.apiUrl,

@@ -7,6 +7,7 @@
 //           flushBusy is set.
 import * as pulumi from "@pulumi/pulumi";
 import { providerByReference } from "./provider-by-reference";
+import { stateAddresses } from "./state-addresses";
 import {
   busySettings,
   ConfigLookup,
@@ -16,15 +17,15 @@ import {
   httpStatus,
   ownerPrefix,
   resolveCredentials,
-} from "./github-client";
+} from "./github/client";
 import {
   checkRegistrationInputs,
   effectiveLabels,
   RunnerRegistrationInputs,
   replaceOnChange,
-} from "./github-runner-inputs";
-import { releasedRunners, releaseRunner } from "./release-runner";
-import { listRunners } from "./runner-listing";
+} from "./github/registration-inputs";
+import { releasedRunners, releaseRunner } from "./github/release-runner";
+import { listRunners } from "./github/runner-listing";
 
 /** What the state holds for a registration. */
 export interface RunnerRegistrationOutputs extends RunnerRegistrationInputs {
@@ -256,7 +257,10 @@ export interface GitHubRunnerArgs {
  * One provider for every resource of this type, serialized as a reference to the class above
  * (`provider-by-reference.ts`): the state holds a few hundred bytes per resource, not the code.
  */
-const sharedGitHubRunnerProvider = providerByReference(GitHubRunnerProvider, "github-runner");
+const sharedGitHubRunnerProvider = providerByReference(
+  GitHubRunnerProvider,
+  stateAddresses.registration,
+);
 
 /**
  * The registration of one ephemeral runner on GitHub. Its JIT config and registration token are

@@ -1,13 +1,14 @@
 // LostServerSweep: deletes the fleet servers Nova has and the state does not know, and their
 // keypairs. A killed `pulumi up` leaves such servers: the engine started their creates and never
 // recorded the results (pending creates), and neither `up` nor `refresh` looks for them. The
-// program finds them (components/lost-servers.ts) and lists them in this resource's inputs, so a
+// program finds them (fleet/lost-servers.ts) and lists them in this resource's inputs, so a
 // preview shows them and only an `up` deletes them. Every fleet server depends on this resource,
 // so `destroy` deletes it last: its delete then sweeps whatever servers of the stack are left.
 import * as pulumi from "@pulumi/pulumi";
 import { providerByReference } from "./provider-by-reference";
-import { openStackCredentials, OpenStackSession } from "./openstack-session";
-import { deleteKeypair, deleteServer, listStackServers } from "./nova-servers";
+import { stateAddresses } from "./state-addresses";
+import { openStackCredentials, OpenStackSession } from "./openstack/session";
+import { deleteKeypair, deleteServer, listStackServers } from "./openstack/nova-servers";
 
 /** A lost server, and its keypair when the state does not know that either. */
 export interface LostServer {
@@ -109,7 +110,10 @@ export class LostServerSweepProvider implements pulumi.dynamic.ResourceProvider 
   }
 }
 
-const sharedSweepProvider = providerByReference(LostServerSweepProvider, "lost-server-sweep");
+const sharedSweepProvider = providerByReference(
+  LostServerSweepProvider,
+  stateAddresses.lostServerSweep,
+);
 
 /** See the file comment. */
 export class LostServerSweep extends pulumi.dynamic.Resource {

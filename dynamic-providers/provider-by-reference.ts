@@ -25,15 +25,26 @@ const providerMethods: ProviderMethod[] = [
 ];
 
 /**
- * A provider that delegates to `new implementation()`, loaded from `<moduleFile>.ts` of this
- * folder in the dynamic provider process. It has exactly the methods the implementation has,
- * because Pulumi behaves differently when one is missing (no `diff`: compare inputs, and so on).
+ * Where the dynamic provider process finds an implementation: `<module>.ts` of this folder and
+ * its export `exportName`. Every resource's state records it, so an address never changes once
+ * released: `state-addresses.ts` lists them, and a moved implementation leaves a shim behind.
+ */
+export interface StateAddress {
+  module: string;
+  exportName: string;
+}
+
+/**
+ * A provider that delegates to `new implementation()`, loaded from the address in the dynamic
+ * provider process. It has exactly the methods the implementation has, because Pulumi behaves
+ * differently when one is missing (no `diff`: compare inputs, and so on).
  */
 export function providerByReference(
   implementation: new () => pulumi.dynamic.ResourceProvider,
-  moduleFile: string,
+  address: StateAddress,
 ): pulumi.dynamic.ResourceProvider {
-  const exportName = implementation.name;
+  // These two names are captured into the serialized provider: renaming them changes the state.
+  const { module: moduleFile, exportName } = address;
   const provider: Partial<Record<ProviderMethod, (...args: unknown[]) => unknown>> = {};
   for (const method of providerMethods) {
     if (typeof implementation.prototype[method] !== "function") continue;

@@ -11,7 +11,8 @@
 // one key in 128 comes out as a 31-byte key that OpenSSH refuses ("error in libcrypto").
 import * as pulumi from "@pulumi/pulumi";
 import { providerByReference } from "./provider-by-reference";
-import { sshFingerprint } from "./ssh-keys";
+import { stateAddresses } from "./state-addresses";
+import { sshFingerprint } from "./ssh/keys";
 
 /** Inputs of a host key. */
 export interface SshHostKeyInputs {
@@ -191,7 +192,7 @@ export interface SshHostKeyArgs {
  * One provider for every resource of this type, serialized as a reference to the class above
  * (`provider-by-reference.ts`): the state holds a few hundred bytes per resource, not the code.
  */
-const sharedSshHostKeyProvider = providerByReference(SshHostKeyProvider, "ssh-host-key");
+const sharedSshHostKeyProvider = providerByReference(SshHostKeyProvider, stateAddresses.sshHostKey);
 
 /**
  * An ed25519 SSH host key pair (type `pulumi-nodejs:dynamic/ssh:HostKey`). `privateKey` is

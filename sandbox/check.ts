@@ -3,8 +3,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { OpenStackApi } from "../tests/support/openstack-api";
-import { repoRoot } from "../tests/support/toolchain";
+import { OpenStackApi } from "../devkit/local-cloud/openstack-api";
+import { repoRoot } from "../devkit/pulumi/toolchain";
 
 async function main(): Promise<void> {
   const dir = path.join(repoRoot, ".sandbox");

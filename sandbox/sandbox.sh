@@ -12,7 +12,7 @@ if [ "${1:-up}" = down ]; then
   phase "removing the sandbox"
   npx tsx sandbox/sandbox.ts down
   phase "stopping the local OpenStack"
-  bash tests/cloud/openstack-down.sh
+  bash devkit/local-cloud/openstack-down.sh
   phase "done"
   exit 0
 fi
@@ -27,7 +27,7 @@ phase "pulumi toolchain (built once, then cached)"
 bash scripts/toolchain.sh
 . scripts/env.sh
 phase "local OpenStack"
-bash tests/cloud/openstack-up.sh
+bash devkit/local-cloud/openstack-up.sh
 phase "fleet"
 npx tsx sandbox/sandbox.ts up
 phase "done"

@@ -7,9 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { fleetProgram } from "../program";
-import { cloudEnv, tenantOsEnv } from "../tests/support/cloud";
-import { repoRoot, toolchainEnv } from "../tests/support/toolchain";
-import { runnerTarball } from "../tests/runner-hosts/build-tarball";
+import { cloudEnv, tenantOsEnv } from "../devkit/local-cloud/cloud-env";
+import { repoRoot, toolchainEnv } from "../devkit/pulumi/toolchain";
+import { runnerTarball } from "../devkit/runner-hosts/build-tarball";
 
 const dir = path.join(repoRoot, ".sandbox");
 const prefix = "sandbox";
@@ -162,7 +162,7 @@ async function up(): Promise<void> {
   fs.writeFileSync(tarball, runnerTarball());
   const stateFile = path.join(dir, "github.json");
   if (!alive(path.join(dir, "github-double.pid"))) fs.rmSync(stateFile, { force: true });
-  daemon("github-double", "tests/github-double/main.ts", [
+  daemon("github-double", "devkit/github-double/main.ts", [
     "--port",
     "0",
     "--state-file",
@@ -175,7 +175,7 @@ async function up(): Promise<void> {
       ? (JSON.parse(fs.readFileSync(stateFile, "utf8")) as Double)
       : undefined,
   );
-  daemon("runner-hosts", "tests/runner-hosts/main.ts", [
+  daemon("runner-hosts", "devkit/runner-hosts/main.ts", [
     "--github-url",
     gh.url,
     "--prefix",

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Debian packages the tests use besides the local OpenStack's own (tests/cloud/openstack-up.sh):
+# Debian packages the tests use besides the local OpenStack's own (devkit/local-cloud/openstack-up.sh):
 # shellcheck for the rendered userdata, OpenSSH and iproute2 for the simulated runner hosts,
 # e2fsprogs and qemu-utils for building runner images without a VM, jq for the runner scripts.
 set -euo pipefail

@@ -5,12 +5,12 @@
 // single request) on the GitHub double. No secret of the stack appears in any message.
 import * as assert from "node:assert/strict";
 import * as crypto from "node:crypto";
-import { parseFleetConfig } from "../../config";
+import { parseFleetConfig } from "../../config/fleet-config";
 import { fleetProgram } from "../../program";
-import { GitHubDouble, startGitHubDouble } from "../github-double";
-import { cloudEnv, tenantOsEnv } from "../support/cloud";
-import { OpenStackApi } from "../support/openstack-api";
-import { createTestStack, TestStack } from "../support/pulumi-stack";
+import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
+import { cloudEnv, tenantOsEnv } from "../../devkit/local-cloud/cloud-env";
+import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
+import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
 
 /** Stack config by key without the `runner-fleet:` namespace, as `pulumi config get` shows it. */
 type StackConfig = Record<string, string>;

@@ -3,9 +3,9 @@
 // the OpenStack API shows them (the server ACTIVE); `destroy` leaves nothing behind.
 import * as assert from "node:assert/strict";
 import * as openstack from "@pulumi/openstack";
-import { cloudEnv, tenantOsEnv } from "../support/cloud";
-import { OpenStackApi } from "../support/openstack-api";
-import { createTestStack, TestStack } from "../support/pulumi-stack";
+import { cloudEnv, tenantOsEnv } from "../../devkit/local-cloud/cloud-env";
+import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
+import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
 
 describe("real engine on the local OpenStack", function () {
   const suffix = Date.now().toString(36);

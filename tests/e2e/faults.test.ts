@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { FaultFleet, firstLine } from "../faults/harness";
 import { descendants, killEach, ProcessInfo } from "../faults/processes";
 import type { ChildSettings } from "../faults/up-child";
-import { repoRoot } from "../support/toolchain";
+import { repoRoot } from "../../devkit/pulumi/toolchain";
 
 const QUANTITY = 2;
 const JIT_ROUTE = "POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig";

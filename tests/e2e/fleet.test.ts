@@ -3,11 +3,11 @@
 // runner, refuses to destroy under a running job, and `destroy` leaves nothing on either side.
 import * as assert from "node:assert/strict";
 import { fleetProgram } from "../../program";
-import { tenantOsEnv, testFleetConfig } from "../support/cloud";
-import { GitHubDouble, startGitHubDouble } from "../github-double";
-import { OpenStackApi } from "../support/openstack-api";
-import { createTestStack, TestStack } from "../support/pulumi-stack";
-import { timed } from "../support/timing";
+import { tenantOsEnv, testFleetConfig } from "../../devkit/local-cloud/cloud-env";
+import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
+import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
+import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
+import { timed } from "../../devkit/timing";
 
 describe("the fleet on the real engine", function () {
   const prefix = `rf-e2e-${Date.now().toString(36)}`;

@@ -3,8 +3,8 @@
 // JIT configs as secrets: never in plaintext in the state.
 import * as assert from "node:assert/strict";
 import { GitHubRunner } from "../../dynamic-providers/github-runner";
-import { GitHubDouble, startGitHubDouble } from "../github-double";
-import { createTestStack, stateFileText, TestStack } from "../support/pulumi-stack";
+import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
+import { createTestStack, stateFileText, TestStack } from "../../devkit/pulumi/test-stack";
 
 describe("GitHub registrations on the real engine", function () {
   let gh: GitHubDouble;

@@ -8,13 +8,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { latestRunnerVersion } from "../../components/fleet-observation";
+import { latestRunnerVersion } from "../../fleet/observation";
 import { RunnerImage } from "../../components/runner-image";
-import { GitHubDouble, startGitHubDouble } from "../github-double";
-import { tenantOsEnv } from "../support/cloud";
-import { OpenStackApi } from "../support/openstack-api";
-import { createTestStack, TestStack } from "../support/pulumi-stack";
-import { timed } from "../support/timing";
+import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
+import { tenantOsEnv } from "../../devkit/local-cloud/cloud-env";
+import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
+import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
+import { timed } from "../../devkit/timing";
 
 /** A tarball laid out like GitHub's runner release: run.sh and config.sh at its root. */
 function runnerTarball(dir: string, marker: string): Buffer {

@@ -10,18 +10,18 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fleetProgram } from "../../program";
-import { GitHubDouble, startGitHubDouble } from "../github-double";
-import { runnerTarball } from "../runner-hosts/build-tarball";
+import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
+import { runnerTarball } from "../../devkit/runner-hosts/build-tarball";
 import {
   HostInfo,
   readShimCalls,
   RunnerHostSimulator,
   startRunnerHostSimulator,
-} from "../runner-hosts/simulator";
-import { cloudEnv, tenantOsEnv } from "../support/cloud";
-import { OpenStackApi } from "../support/openstack-api";
-import { createTestStack, TestStack } from "../support/pulumi-stack";
-import { timed } from "../support/timing";
+} from "../../devkit/runner-hosts/simulator";
+import { cloudEnv, tenantOsEnv } from "../../devkit/local-cloud/cloud-env";
+import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
+import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
+import { timed } from "../../devkit/timing";
 
 interface MetricsLine {
   event: string;

@@ -5,9 +5,9 @@
 // `runner-fleet` = prefix) without a GitHub runner, fleet keypairs without a server, GitHub
 // runners without a server. Secrets are searched as the raw value and as the pieces that survive
 // re-encoding (JSON escaping, line wrapping): each line of a key, the secret inside a JIT config.
-import type { GitHubDouble } from "../github-double";
-import { decodeJitConfig } from "../github-double";
-import type { NovaServer, OpenStackApi } from "../support/openstack-api";
+import type { GitHubDouble } from "../../devkit/github-double";
+import { decodeJitConfig } from "../../devkit/github-double";
+import type { NovaServer, OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 
 /** A secret to look for, with a label that names it without showing it. */
 export interface Secret {

@@ -1,7 +1,7 @@
 // What the fault suite does to Nova as the cloud's admin: reset a server's state (a hypervisor
 // failure, as an operator sees it) and delete servers by id (the cleanup of a server Pulumi lost
-// track of). Plain REST, like tests/support/openstack-api.ts.
-import { OpenStackApi } from "../support/openstack-api";
+// track of). Plain REST, like devkit/local-cloud/openstack-api.ts.
+import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 
 export class NovaAdmin {
   private constructor(private readonly api: OpenStackApi) {}

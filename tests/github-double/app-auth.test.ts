@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/rest";
-import { startGitHubDouble, type GitHubDouble } from "./index";
+import { startGitHubDouble, type GitHubDouble } from "../../devkit/github-double/index";
 import { call, quietLog, TestClock } from "./test-helpers";
 
 const appId = 4242;

@@ -31,7 +31,7 @@ describe("GitHub double: command line", function () {
       [
         "--import",
         "tsx",
-        join(__dirname, "main.ts"),
+        join(__dirname, "..", "..", "devkit", "github-double", "main.ts"),
         "--port",
         "0",
         "--state-file",
@@ -66,9 +66,13 @@ describe("GitHub double: command line", function () {
   });
 
   it("fails without a state file, with its usage", async function () {
-    child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "main.ts")], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(__dirname, "..", "..", "devkit", "github-double", "main.ts")],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = await once(child, "exit");

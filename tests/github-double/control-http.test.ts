@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { startGitHubDouble, type GitHubDouble } from "./index";
+import { startGitHubDouble, type GitHubDouble } from "../../devkit/github-double/index";
 import { call, type RawResponse } from "./test-helpers";
 
 describe("GitHub double: control API over HTTP", function () {

@@ -1,7 +1,11 @@
 import * as assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { Octokit } from "@octokit/rest";
-import { decodeJitConfig, startGitHubDouble, type GitHubDouble } from "./index";
+import {
+  decodeJitConfig,
+  startGitHubDouble,
+  type GitHubDouble,
+} from "../../devkit/github-double/index";
 import { call, octokitFor, refusal, TestClock } from "./test-helpers";
 
 const adminToken = "ghp_admin_for_tests";

@@ -5,7 +5,7 @@ import {
   SimulatedRunnerAgent,
   startGitHubDouble,
   type GitHubDouble,
-} from "./index";
+} from "../../devkit/github-double/index";
 import { octokitFor, refusal, TestClock } from "./test-helpers";
 
 const org = "acme";

@@ -1,6 +1,6 @@
 // Shared by the double's own tests: a movable clock, raw HTTP calls, and Octokit clients.
 import { Octokit } from "@octokit/rest";
-import type { Clock, GitHubDouble } from "./types";
+import type { Clock, GitHubDouble } from "../../devkit/github-double/types";
 
 /** A clock that stands still until a test moves it. */
 export class TestClock implements Clock {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { throttling } from "@octokit/plugin-throttling";
 import { Octokit } from "@octokit/rest";
-import { startGitHubDouble, type GitHubDouble } from "./index";
+import { startGitHubDouble, type GitHubDouble } from "../../devkit/github-double/index";
 import { call, quietLog, TestClock } from "./test-helpers";
 
 const runnersPath = "/orgs/acme/actions/runners";

@@ -1,15 +1,15 @@
 // The registration provider's methods against the GitHub double over real HTTP: every success
 // and error path of create, read and delete, retries under faults, and the API budget.
 import * as assert from "node:assert/strict";
-import { gitHubClient } from "../../dynamic-providers/github-client";
+import { gitHubClient } from "../../dynamic-providers/github/client";
 import {
   GitHubRunnerProvider,
   RunnerRegistrationOutputs,
 } from "../../dynamic-providers/github-runner";
-import { releaseRunner } from "../../dynamic-providers/release-runner";
-import { checkRegistrationInputs } from "../../dynamic-providers/github-runner-inputs";
-import { forgetListings } from "../../dynamic-providers/runner-listing";
-import { GitHubDouble, startGitHubDouble } from "../github-double";
+import { releaseRunner } from "../../dynamic-providers/github/release-runner";
+import { checkRegistrationInputs } from "../../dynamic-providers/github/registration-inputs";
+import { forgetListings } from "../../dynamic-providers/github/runner-listing";
+import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
 
 /** A provider configured as the engine would: the token from the stack config. */
 async function providerWith(token: string): Promise<GitHubRunnerProvider> {

@@ -10,8 +10,8 @@ import {
   appendMetricsEvents,
   extractRunnerMetrics,
   MetricsTarget,
-} from "../../dynamic-providers/runner-metrics";
-import { sshFingerprint } from "../../dynamic-providers/ssh-keys";
+} from "../../dynamic-providers/metrics/pull";
+import { sshFingerprint } from "../../dynamic-providers/ssh/keys";
 import {
   generateEd25519OpenSsh,
   OpenSshKeyPair,

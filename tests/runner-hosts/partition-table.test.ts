@@ -3,7 +3,11 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { mbrWithLinuxPartition, readPartitions, rootPartition } from "./partition-table";
+import {
+  mbrWithLinuxPartition,
+  readPartitions,
+  rootPartition,
+} from "../../devkit/runner-hosts/partition-table";
 
 /** A GPT disk (protective MBR, header at LBA 1, entries at LBA 2) with the given partitions. */
 function gptDisk(parts: { type: string; first: number; last: number }[], sectors: number): Buffer {

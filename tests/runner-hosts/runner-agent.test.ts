@@ -6,10 +6,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
-import { startGitHubDouble, type GitHubDouble } from "../github-double";
-import { runnerVersion } from "../github-double/runner-downloads";
-import { runnerAgentDir, runnerTarball, runnerTarballName } from "./build-tarball";
-import { run, sleep, waitForExit } from "./commands";
+import { startGitHubDouble, type GitHubDouble } from "../../devkit/github-double";
+import { runnerVersion } from "../../devkit/github-double/runner-downloads";
+import {
+  runnerAgentDir,
+  runnerTarball,
+  runnerTarballName,
+} from "../../devkit/runner-hosts/build-tarball";
+import { run, sleep, waitForExit } from "../../devkit/runner-hosts/commands";
 
 const REPO = "acme/widgets";
 
@@ -263,7 +267,15 @@ describe("runner-hosts: the test runner agent", function () {
 
 describe("runner-hosts: the shims", function () {
   let host: string;
-  const shim = path.join(__dirname, "shims", "runner-host-shim.sh");
+  const shim = path.join(
+    __dirname,
+    "..",
+    "..",
+    "devkit",
+    "runner-hosts",
+    "shims",
+    "runner-host-shim.sh",
+  );
   let bin: string;
 
   before(() => {

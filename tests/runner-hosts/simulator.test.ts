@@ -8,14 +8,18 @@ import * as http from "node:http";
 import * as os from "node:os";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { renderUserData } from "../../components/cloud-init";
-import { startGitHubDouble, type GitHubDouble } from "../github-double";
-import { timed } from "../support/timing";
-import { runnerAgentDir, runnerTarball } from "./build-tarball";
-import { run, sleep } from "./commands";
-import { bridgePorts } from "./host-network";
-import { readShimCalls, startRunnerHostSimulator, type HostInfo } from "./simulator";
-import type { RunnerHostSimulator } from "./simulator";
+import { renderUserData } from "../../cloud-init";
+import { startGitHubDouble, type GitHubDouble } from "../../devkit/github-double";
+import { timed } from "../../devkit/timing";
+import { runnerAgentDir, runnerTarball } from "../../devkit/runner-hosts/build-tarball";
+import { run, sleep } from "../../devkit/runner-hosts/commands";
+import { bridgePorts } from "../../devkit/runner-hosts/host-network";
+import {
+  readShimCalls,
+  startRunnerHostSimulator,
+  type HostInfo,
+} from "../../devkit/runner-hosts/simulator";
+import type { RunnerHostSimulator } from "../../devkit/runner-hosts/simulator";
 import {
   buildRunnerImage,
   makeKeyPair,
@@ -358,7 +362,7 @@ describe("runner-hosts: the simulator on the local OpenStack", function () {
     assert.equal(await linkExists(host.veth), false);
   });
 
-  it("runs the fleet's own userdata (components/cloud-init): pinned key, author check, pre-job metrics", async () => {
+  it("runs the fleet's own userdata (cloud-init): pinned key, author check, pre-job metrics", async () => {
     const name = `${prefix}-c`;
     const userData = renderUserData({
       runnerName: name,
@@ -458,7 +462,7 @@ describe("runner-hosts: the simulator's CLI", function () {
       [
         "--import",
         "tsx",
-        path.join(__dirname, "main.ts"),
+        path.join(__dirname, "..", "..", "devkit", "runner-hosts", "main.ts"),
         "--github-url",
         gh.url,
         "--prefix",

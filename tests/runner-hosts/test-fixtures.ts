@@ -4,10 +4,10 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { cloudEnv } from "../support/cloud";
-import { sleep } from "./commands";
-import { OpenStackError, OpenStackSession } from "./openstack-session";
-import { mbrWithLinuxPartition } from "./partition-table";
+import { cloudEnv } from "../../devkit/local-cloud/cloud-env";
+import { sleep } from "../../devkit/runner-hosts/commands";
+import { OpenStackError, OpenStackSession } from "../../devkit/local-cloud/openstack-session";
+import { mbrWithLinuxPartition } from "../../devkit/runner-hosts/partition-table";
 
 /** An OpenSSH ed25519 key pair made with ssh-keygen, in a temporary folder. */
 export interface KeyFiles {
@@ -207,7 +207,7 @@ export function buildRunnerImage(runnerDir: string): Buffer {
 }
 
 /**
- * A userdata that follows the runner userdata's contract (see components/cloud-init/): hostname,
+ * A userdata that follows the runner userdata's contract (see cloud-init/): hostname,
  * the runner's .env with the job-started hook, the hook, apt-get, usermod, the SSH host key,
  * runner-installed.timestamp, the runner as ubuntu through runuser, post-job-metrics.json from
  * run.sh's exit code; optionally a power-off at the end.

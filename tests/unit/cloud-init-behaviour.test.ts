@@ -14,12 +14,12 @@ import {
   renderPreJobScript,
   renderUserData,
   UserDataOptions,
-} from "../../components/cloud-init";
+} from "../../cloud-init";
 import {
   MAX_METRICS_FILE_BYTES,
   parsePostJob,
   parsePreJob,
-} from "../../dynamic-providers/metrics-events";
+} from "../../dynamic-providers/metrics/events";
 
 /**
  * Commands shimmed by a logger. Each exits with `FAIL_<NAME>` (upper case, '-' as '_'), 0 unset.

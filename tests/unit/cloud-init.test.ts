@@ -15,7 +15,7 @@ import {
   shellQuote,
   SshDebugRelay,
   UserDataOptions,
-} from "../../components/cloud-init";
+} from "../../cloud-init";
 
 const JIT = "SklULVNFQ1JFVC1CTE9C";
 const minimal: UserDataOptions = {

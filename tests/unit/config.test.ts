@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { isIpv4Cidr, parseFleetConfig } from "../../config";
+import { isIpv4Cidr, parseFleetConfig } from "../../config/fleet-config";
 
 const minimal: Record<string, string> = {
   githubPath: "acme/widgets",

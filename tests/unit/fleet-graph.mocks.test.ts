@@ -3,8 +3,8 @@
 // so a provider that cannot be serialized fails here.)
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import type { FleetConfig } from "../../config";
-import type { FleetPlan } from "../../components/fleet-plan";
+import type { FleetConfig } from "../../config/fleet-config";
+import type { FleetPlan } from "../../fleet/plan";
 // Components create no resources at import time, so they can be imported before setMocks runs.
 import { RunnerFleet } from "../../components/runner-fleet";
 import { RunnerImage } from "../../components/runner-image";

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { classify, KnownRunner, planFleet, PlanInput } from "../../components/fleet-plan";
+import { classify, KnownRunner, planFleet, PlanInput } from "../../fleet/plan";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString();

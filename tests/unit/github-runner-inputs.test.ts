@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
-import { resolveCredentials } from "../../dynamic-providers/github-client";
+import { resolveCredentials } from "../../dynamic-providers/github/client";
 import {
   checkRegistrationInputs,
   effectiveLabels,
   registrationDefaults,
-} from "../../dynamic-providers/github-runner-inputs";
+} from "../../dynamic-providers/github/registration-inputs";
 
 describe("GitHub runner registration inputs", function () {
   const valid = { path: "acme/widgets", name: "fleet-0a1b2c3d4e5f", labels: ["gpu"] };

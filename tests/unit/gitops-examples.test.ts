@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseFleetConfig } from "../../config";
+import { parseFleetConfig } from "../../config/fleet-config";
 
 import { load as loadYaml } from "js-yaml";
 

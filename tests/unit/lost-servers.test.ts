@@ -1,9 +1,9 @@
 // Which servers the lost-server sweep deletes, and when (pure); where OpenStack credentials come
 // from.
 import * as assert from "node:assert/strict";
-import { planLostServers } from "../../components/lost-servers";
-import type { FleetServer } from "../../dynamic-providers/nova-servers";
-import { openStackCredentials } from "../../dynamic-providers/openstack-session";
+import { planLostServers } from "../../fleet/lost-servers";
+import type { FleetServer } from "../../dynamic-providers/openstack/nova-servers";
+import { openStackCredentials } from "../../dynamic-providers/openstack/session";
 
 const server = (id: string, runnerName: string, keyName: string | null = runnerName) =>
   ({ id, runnerName, keyName }) satisfies FleetServer;

@@ -8,7 +8,7 @@ import {
   PostJobMetrics,
   PreJobMetrics,
   reconciliationEvent,
-} from "../../dynamic-providers/metrics-events";
+} from "../../dynamic-providers/metrics/events";
 
 const T0 = 1_700_000_000;
 const preJob: PreJobMetrics = {

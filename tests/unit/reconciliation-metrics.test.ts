@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
-import type { FleetPlan } from "../../components/fleet-plan";
-import { reconciliationEvents } from "../../components/reconciliation-metrics";
+import type { FleetPlan } from "../../fleet/plan";
+import { reconciliationEvents } from "../../fleet/reconciliation-events";
 
 describe("reconciliation metrics", function () {
   it("counts crashed, idle and active runners per pool against the expected quantity", function () {

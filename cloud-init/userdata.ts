@@ -1,7 +1,7 @@
 // The userdata of a runner's server: a bash script that prepares the server, runs the GitHub runner
 // for its one job and records how it ended. OS commands are called by plain name so that a
 // simulator can stand in for them through PATH.
-import { METRICS_FILES } from "../../dynamic-providers/metrics-events";
+import { METRICS_FILES } from "../dynamic-providers/metrics/events";
 import {
   PRE_JOB_SCRIPT_NAME,
   RunnerRegistration,

@@ -1,6 +1,6 @@
 // The runner-host simulator from a shell, for sandboxes: runs until SIGTERM or SIGINT, then
 // removes every host it made.
-//   npx tsx tests/runner-hosts/main.ts --github-url http://127.0.0.1:PORT [--prefix P]
+//   npx tsx devkit/runner-hosts/main.ts --github-url http://127.0.0.1:PORT [--prefix P]
 //     [--state-dir D] [--poll-ms N] [--hosts-file F] [--loopback-port N ...]
 // Log lines go to stdout. With --hosts-file, the hosts (HostInfo JSON array) are written to F
 // every second. Each --loopback-port makes another port of the machine's 127.0.0.1 reachable on

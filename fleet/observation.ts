@@ -1,9 +1,9 @@
 // What the program observes before planning: the runners its last deployment declared (its own
 // stack outputs) and the runners GitHub lists now (one paged listing).
 import * as pulumi from "@pulumi/pulumi";
-import { gitHubClient, GitHubCredentials } from "../dynamic-providers/github-client";
-import { listRunners } from "../dynamic-providers/runner-listing";
-import { classify, KnownRunner, ObservedRunner, PlanInput } from "./fleet-plan";
+import { gitHubClient, GitHubCredentials } from "../dynamic-providers/github/client";
+import { listRunners } from "../dynamic-providers/github/runner-listing";
+import { classify, KnownRunner, ObservedRunner, PlanInput } from "./plan";
 
 /** This stack as Pulumi names it across projects: `organization/project/stack`. */
 export function stackIdentity(): string {

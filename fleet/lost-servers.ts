@@ -12,10 +12,10 @@
 // never recorded. A candidate whose runner is busy on GitHub waits for its job to end.
 import * as pulumi from "@pulumi/pulumi";
 import { LostServer, LostServerSweep } from "../dynamic-providers/lost-server-sweep";
-import { FleetServer, listStackServers } from "../dynamic-providers/nova-servers";
-import { openStackCredentials, OpenStackSession } from "../dynamic-providers/openstack-session";
-import type { PreviousDeployment } from "./fleet-observation";
-import type { ObservedRunner } from "./fleet-plan";
+import { FleetServer, listStackServers } from "../dynamic-providers/openstack/nova-servers";
+import { openStackCredentials, OpenStackSession } from "../dynamic-providers/openstack/session";
+import type { PreviousDeployment } from "./observation";
+import type { ObservedRunner } from "./plan";
 
 export interface LostServerPlan {
   /** Unknown for two deployments and idle: deleted by this deployment. */

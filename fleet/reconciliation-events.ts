@@ -1,6 +1,6 @@
 // The `reconciliation` metrics event of one `pulumi up`, per pool: what the plan found and kept.
-import type { FleetPlan } from "./fleet-plan";
-import { reconciliationEvent, ReconciliationEvent } from "../dynamic-providers/metrics-events";
+import type { FleetPlan } from "./plan";
+import { reconciliationEvent, ReconciliationEvent } from "../dynamic-providers/metrics/events";
 
 /**
  * One event per pool: runners the plan dropped as dead (offline past the boot grace) are

@@ -46,7 +46,7 @@ if not list(tenant.network.subnets(network_id=network.id)):
 
 with open(os.path.join(workdir, "cloud.env"), "w") as f:
     f.write(
-        f"""# Written by tests/cloud/tenant-setup.py
+        f"""# Written by devkit/local-cloud/tenant-setup.py
 OS_AUTH_URL={AUTH_URL}
 OS_REGION_NAME=RegionOne
 OS_USER_DOMAIN_NAME=Default

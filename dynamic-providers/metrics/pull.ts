@@ -10,7 +10,7 @@
 // npm packages and node built-ins are loaded inside functions: the program that declares guards
 // never loads ssh2, only the dynamic provider process that pulls metrics does.
 import type { Client, ConnectConfig } from "ssh2";
-import { parseOpenSshPublicKey } from "./ssh-keys";
+import { parseOpenSshPublicKey } from "../ssh/keys";
 import {
   buildRunnerEvents,
   MAX_METRICS_FILE_BYTES,
@@ -22,7 +22,7 @@ import {
   PostJobMetrics,
   PreJobMetrics,
   RunnerEvent,
-} from "./metrics-events";
+} from "./events";
 
 /** Where and how to pull one runner's metrics. */
 export interface MetricsTarget {

@@ -1,11 +1,11 @@
-// A Keystone session for what tests/support/openstack-api.ts does not do: requests other than
+// A Keystone session for what devkit/local-cloud/openstack-api.ts does not do: requests other than
 // JSON GETs (creating servers, keypairs and images as the tenant; deleting them) and binary
 // downloads (Glance image data as the admin). Talks to the local cloud on 127.0.0.1 only.
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import { pipeline } from "node:stream/promises";
-import { cloudEnv } from "../support/cloud";
+import { cloudEnv } from "./cloud-env";
 
 export class OpenStackSession {
   private constructor(

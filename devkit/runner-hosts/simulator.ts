@@ -25,7 +25,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
-import { OpenStackApi, type NovaServer } from "../support/openstack-api";
+import { OpenStackApi, type NovaServer } from "../local-cloud/openstack-api";
 import { runnerTarball } from "./build-tarball";
 import { pidAlive, run, runCapture, sleep, waitForExit, waitForLine } from "./commands";
 import {
@@ -42,7 +42,7 @@ import {
   removeHostNetworkSync,
   type Ipv4Subnet,
 } from "./host-network";
-import { OpenStackSession } from "./openstack-session";
+import { OpenStackSession } from "../local-cloud/openstack-session";
 import { RunnerImageCache } from "./runner-image";
 
 export interface RunnerHostSimulatorOptions {

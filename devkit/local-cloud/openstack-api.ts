@@ -1,4 +1,4 @@
-import { cloudEnv } from "./cloud";
+import { cloudEnv } from "./cloud-env";
 
 /** A server as Nova's API returns it (the fields the tests read). */
 export interface NovaServer {

@@ -5,7 +5,7 @@ import {
   labelsProblem,
   pathProblem,
   RegistrationMode,
-} from "./dynamic-providers/github-runner-inputs";
+} from "../dynamic-providers/github/registration-inputs";
 
 /** One group of runners sharing a flavor, labels and a quantity. */
 export interface PoolConfig {

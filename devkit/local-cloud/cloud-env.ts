@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** Where tests/cloud/openstack-up.sh keeps its state and wrote `cloud.env`. */
+/** Where devkit/local-cloud/openstack-up.sh keeps its state and wrote `cloud.env`. */
 export const cloudDir = process.env.RUNNER_FLEET_OS_DIR ?? "/var/tmp/runner-fleet-openstack";
 
 /**
@@ -12,7 +12,7 @@ export function cloudEnv(): Record<string, string> {
   const file = path.join(cloudDir, "cloud.env");
   if (!fs.existsSync(file)) {
     throw new Error(
-      `the local OpenStack is not up: ${file} is missing (run tests/cloud/openstack-up.sh)`,
+      `the local OpenStack is not up: ${file} is missing (run devkit/local-cloud/openstack-up.sh)`,
     );
   }
   const env: Record<string, string> = {};

@@ -1,6 +1,6 @@
 // Nova calls the lost-server sweep needs: list a stack's fleet servers, delete a server and wait
 // until it is gone, delete a keypair.
-import { OpenStackSession } from "./openstack-session";
+import { OpenStackSession } from "./session";
 
 /** The server metadata key naming the stack that made a fleet server. */
 export const STACK_METADATA_KEY = "runner-fleet-stack";

@@ -1,5 +1,5 @@
 // Runs the double as a process, for sandboxes driven from a shell:
-//   npx tsx tests/github-double/main.ts --port 0 --state-file FILE [--runner-tarball PATH]
+//   npx tsx devkit/github-double/main.ts --port 0 --state-file FILE [--runner-tarball PATH]
 // writes `{"url": ..., "adminToken": ...}` to FILE once it listens, and serves until SIGINT or
 // SIGTERM. Steer it over HTTP with `POST <url>/_control/<method>` (see README.md).
 import { readFileSync, renameSync, writeFileSync } from "node:fs";

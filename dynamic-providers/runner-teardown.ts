@@ -1,0 +1,111 @@
+// RunnerTeardown (type token `github:RunnerGuard`, child `<runner>-guard`): a resource that depends on a runner's server, so Pulumi deletes it *before* the
+// server. Its delete releases the runner on GitHub first (204 idle → go on; 422 busy → wait, or
+// with flushBusy go on), so a server is never deleted under a running job; then it pulls the
+// runner's metrics over SSH (failures are warnings: they never block a delete).
+import * as pulumi from "@pulumi/pulumi";
+import { providerByReference } from "./provider-by-reference";
+import { stateAddresses } from "./state-addresses";
+import { busySettings, ConfigLookup, gitHubClient, resolveCredentials } from "./github/client";
+import { releaseRunner } from "./github/release-runner";
+import { extractRunnerMetrics } from "./metrics/pull";
+
+/** Where and how to pull a runner's metrics before its server goes. */
+export interface TeardownMetrics {
+  /** The server's address. */
+  host: string;
+  /** The runner keypair's private key (secret). */
+  privateKey: string;
+  /** The server's pinned SSH host key (OpenSSH public key line). */
+  hostPublicKey: string;
+  /** Pool name, the events' `flavor`. */
+  flavor: string;
+  /** ISO 8601 creation time of the runner: the start of its installation. */
+  createdAt: string;
+  logPath: string;
+}
+
+/** The guard's inputs, as the state holds them. */
+export interface RunnerTeardownInputs {
+  apiUrl: string;
+  path: string;
+  name: string;
+  runnerId: number;
+  /** The server it guards: a new server needs a new guard. */
+  serverId: string;
+  busyWaitSeconds: number;
+  flushBusy: boolean;
+  /** Absent when metrics are off. */
+  metrics?: TeardownMetrics;
+}
+
+/** The provider; credentials as for the registration (config secrets or environment). */
+export class RunnerTeardownProvider implements pulumi.dynamic.ResourceProvider {
+  private configLookup: ConfigLookup = () => undefined;
+
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.configLookup = (key) => req.config.get(key);
+  }
+
+  async diff(_id: string, olds: RunnerTeardownInputs, news: RunnerTeardownInputs) {
+    const differs = (k: keyof RunnerTeardownInputs) =>
+      JSON.stringify(olds[k]) !== JSON.stringify(news[k]);
+    const replaces = (["serverId", "runnerId", "name", "path", "apiUrl"] as const).filter(differs);
+    const changes = (Object.keys(news) as (keyof RunnerTeardownInputs)[]).some(differs);
+    return { changes, replaces, deleteBeforeReplace: false };
+  }
+
+  async create(inputs: RunnerTeardownInputs) {
+    return { id: `${inputs.name}-guard`, outs: inputs };
+  }
+
+  async update(_id: string, _olds: RunnerTeardownInputs, news: RunnerTeardownInputs) {
+    return { outs: news };
+  }
+
+  async delete(id: string, props: RunnerTeardownInputs) {
+    const octokit = await gitHubClient(
+      props.apiUrl,
+      resolveCredentials(this.configLookup, process.env),
+    );
+    await releaseRunner(octokit, { ...props, ...busySettings(this.configLookup, props), id });
+    if (props.metrics?.host) {
+      const m = props.metrics;
+      const { warnings } = await extractRunnerMetrics({
+        host: m.host,
+        privateKey: m.privateKey,
+        hostPublicKey: m.hostPublicKey,
+        flavor: m.flavor,
+        installStartTs: Math.floor(Date.parse(m.createdAt) / 1000),
+        logPath: m.logPath,
+      });
+      for (const w of warnings)
+        process.stderr.write(`runner-fleet: metrics of ${props.name}: ${w}\n`);
+    }
+  }
+}
+
+/** Arguments of a runner's guard. */
+export interface RunnerTeardownArgs {
+  apiUrl: pulumi.Input<string>;
+  path: pulumi.Input<string>;
+  name: pulumi.Input<string>;
+  runnerId: pulumi.Input<number>;
+  serverId: pulumi.Input<string>;
+  busyWaitSeconds: pulumi.Input<number>;
+  flushBusy: pulumi.Input<boolean>;
+  /** Metrics to pull before the server goes; its private key must be a secret. */
+  metrics?: { [K in keyof TeardownMetrics]: pulumi.Input<TeardownMetrics[K]> };
+}
+
+/**
+ * One provider for every resource of this type, serialized as a reference to the class above
+ * (`provider-by-reference.ts`): the state holds a few hundred bytes per resource, not the code.
+ */
+const sharedTeardownProvider = providerByReference(RunnerTeardownProvider, stateAddresses.teardown);
+
+/** Releases a runner and pulls its metrics before its server is deleted: see the file comment. */
+export class RunnerTeardown extends pulumi.dynamic.Resource {
+  constructor(name: string, args: RunnerTeardownArgs, opts?: pulumi.CustomResourceOptions) {
+    super(sharedTeardownProvider, name, { ...args }, opts, "github", "RunnerGuard");
+  }
+}

@@ -1,0 +1,11 @@
+// The addresses the state records for each dynamic provider (see provider-by-reference.ts). State
+// in the wild loads `@runner-fleet/dynamic-providers/<module>` and the export by these names, so
+// they never change: an implementation that moves leaves a re-exporting shim at its address.
+import type { StateAddress } from "./provider-by-reference";
+
+export const stateAddresses = {
+  registration: { module: "github-runner", exportName: "GitHubRunnerProvider" },
+  teardown: { module: "runner-guard", exportName: "RunnerGuardProvider" },
+  sshHostKey: { module: "ssh-host-key", exportName: "SshHostKeyProvider" },
+  lostServerSweep: { module: "lost-server-sweep", exportName: "LostServerSweepProvider" },
+} as const satisfies Record<string, StateAddress>;
