@@ -10,6 +10,5 @@ export {
 } from "./options";
 export { renderPreJobScript, type PreJobOptions } from "./pre-job";
 export { pickSshDebugRelay } from "./runner-env";
-export { heredoc, shellQuote } from "./shell";
 export { renderNftRuleset } from "./transparent-proxy";
 export { renderUserData, USERDATA_MAX_BASE64_LENGTH } from "./userdata";

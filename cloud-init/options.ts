@@ -1,4 +1,5 @@
 // What the userdata of one runner can be told, and the defaults of what it may leave out.
+import { METRICS_DIR } from "../rules/metrics-exchange";
 
 /** How the runner gets onto GitHub. */
 export type RunnerRegistration =
@@ -9,7 +10,7 @@ export type RunnerRegistration =
     }
   | {
       /** Registration token, for GitHub Enterprise Server < 3.10 (no JIT configs). */
-      mode: "token";
+      mode: "registration-token";
       /** Web URL of the organisation or repository, as `config.sh --url` wants it. */
       url: string;
       /** Registration token, a secret. */
@@ -119,7 +120,7 @@ export interface UserDataOptions {
 /** Defaults of the optional paths. */
 export const USERDATA_DEFAULTS = {
   runnerDir: "/home/ubuntu/actions-runner",
-  metricsDir: "/home/ubuntu/metrics-exchange",
+  metricsDir: METRICS_DIR,
   dockerDaemonConfigPath: "/etc/docker/daemon.json",
 } as const;
 

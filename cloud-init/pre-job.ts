@@ -1,8 +1,8 @@
 // The job-started hook (ACTIONS_RUNNER_HOOK_JOB_STARTED): the runner runs it, as its own user and
 // with the job's GITHUB_* variables, before the job's first step; a non-zero exit fails the job.
-import { METRICS_FILES } from "../dynamic-providers/metrics/events";
+import { METRICS_FILES } from "../rules/metrics-exchange";
 import { RepoPolicyCompliance, USERDATA_DEFAULTS, UserDataOptions } from "./options";
-import { shellQuote } from "./shell";
+import { shellQuote } from "../rules/shell";
 import { preJobProblems, throwOnProblems } from "./validate";
 
 /** What the hook depends on. */

@@ -1,7 +1,7 @@
 // The transparent proxy: the aproxy snap forwards HTTP(S) connections to the upstream proxy, and
 // nftables sends it every outbound TCP 80/443 connection that leaves the private networks.
 import { APROXY_PORT } from "./options";
-import { heredoc, shellQuote } from "./shell";
+import { heredoc, shellQuote } from "../rules/shell";
 
 /** Destinations reached directly, never through the proxy. */
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8"];

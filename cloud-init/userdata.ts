@@ -1,7 +1,7 @@
 // The userdata of a runner's server: a bash script that prepares the server, runs the GitHub runner
 // for its one job and records how it ended. OS commands are called by plain name so that a
 // simulator can stand in for them through PATH.
-import { METRICS_FILES } from "../dynamic-providers/metrics/events";
+import { METRICS_FILES } from "../rules/metrics-exchange";
 import {
   PRE_JOB_SCRIPT_NAME,
   RunnerRegistration,
@@ -10,7 +10,7 @@ import {
 } from "./options";
 import { renderPreJobScript } from "./pre-job";
 import { renderRunnerEnv, proxyVariables } from "./runner-env";
-import { heredoc, shellQuote } from "./shell";
+import { heredoc, shellQuote } from "../rules/shell";
 import { renderTransparentProxy } from "./transparent-proxy";
 import { throwOnProblems, userDataProblems } from "./validate";
 

@@ -3,16 +3,19 @@
 // refuses, a line break in the runner's `.env` (one `KEY=VALUE` a line) or in an HTTP header.
 // Every problem is reported at once, naming the field, the value and what is allowed; secrets are
 // never repeated in a message.
+import {
+  absolutePath,
+  commaList,
+  hostName,
+  hostPort,
+  httpUrl,
+  port,
+  sshFingerprint,
+} from "../rules/formats";
+import { label, runnerName } from "../rules/github";
+import type { Rule } from "../rules/rule";
 import type { UserDataOptions } from "./options";
 
-/** A valid hostname label and GitHub runner name: 1 to 64 characters. */
-const RUNNER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$/;
-const HTTP_URL = /^https?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/;
-const ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]*$/;
-const HOST = /^[A-Za-z0-9.-]{1,253}$/;
-const HOST_PORT = /^[A-Za-z0-9.-]{1,253}:(\d{1,5})$/;
-const NO_WHITESPACE = /^\S+$/;
-const LABEL = /^[^,\s]{1,256}$/;
 /** Base64, standard or URL-safe, as GitHub encodes JIT configs. */
 const BASE64 = /^[A-Za-z0-9+/_-]+=*$/;
 /** Printable ASCII without spaces: safe in a command line and an HTTP header. */
@@ -22,6 +25,10 @@ type Problems = string[];
 
 function check(problems: Problems, field: string, value: unknown, ok: boolean, allowed: string) {
   if (!ok) problems.push(`\`${field}\` must be ${allowed}, got ${JSON.stringify(value)}`);
+}
+
+function checkRule(problems: Problems, field: string, value: unknown, rule: Rule) {
+  check(problems, field, value, rule.test(value), rule.allowed);
 }
 
 function checkSecret(
@@ -36,19 +43,8 @@ function checkSecret(
   }
 }
 
-function matches(value: unknown, pattern: RegExp): boolean {
-  return typeof value === "string" && pattern.test(value);
-}
-
 function checkOptionalPath(problems: Problems, field: string, value: unknown) {
-  if (value === undefined) return;
-  check(
-    problems,
-    field,
-    value,
-    matches(value, ABSOLUTE_PATH),
-    "an absolute path of letters, digits, '.', '_', '-' and '/'",
-  );
+  if (value !== undefined) checkRule(problems, field, value, absolutePath);
 }
 
 function checkRegistration(problems: Problems, reg: UserDataOptions["registration"]) {
@@ -60,8 +56,8 @@ function checkRegistration(problems: Problems, reg: UserDataOptions["registratio
       BASE64,
       "a non-empty base64 string",
     );
-  } else if (reg?.mode === "token") {
-    check(problems, "registration.url", reg.url, matches(reg.url, HTTP_URL), "an http(s) URL");
+  } else if (reg?.mode === "registration-token") {
+    checkRule(problems, "registration.url", reg.url, httpUrl);
     checkSecret(
       problems,
       "registration.token",
@@ -70,15 +66,9 @@ function checkRegistration(problems: Problems, reg: UserDataOptions["registratio
       "a non-empty token of printable ASCII without spaces",
     );
     const labels: unknown = reg.labels;
-    const bad = Array.isArray(labels) ? labels.find((l) => !matches(l, LABEL)) : labels;
+    const bad = Array.isArray(labels) ? labels.find((l) => !label.test(l)) : labels;
     if (!Array.isArray(labels) || bad !== undefined) {
-      check(
-        problems,
-        "registration.labels",
-        bad,
-        false,
-        "a list of labels of 1 to 256 characters without commas or spaces",
-      );
+      check(problems, "registration.labels", bad, false, `a list of labels of ${label.allowed}`);
     }
   } else {
     check(
@@ -86,7 +76,7 @@ function checkRegistration(problems: Problems, reg: UserDataOptions["registratio
       "registration.mode",
       (reg as { mode?: unknown })?.mode,
       false,
-      '"jit" or "token"',
+      '"jit" or "registration-token"',
     );
   }
 }
@@ -95,49 +85,21 @@ function checkProxy(problems: Problems, proxy: UserDataOptions["proxy"]) {
   if (!proxy) return;
   for (const key of ["http", "https"] as const) {
     const v = proxy[key];
-    if (v !== undefined) check(problems, `proxy.${key}`, v, matches(v, HTTP_URL), "an http(s) URL");
+    if (v !== undefined) checkRule(problems, `proxy.${key}`, v, httpUrl);
   }
-  if (proxy.noProxy !== undefined) {
-    check(
-      problems,
-      "proxy.noProxy",
-      proxy.noProxy,
-      matches(proxy.noProxy, NO_WHITESPACE),
-      "a comma-separated list without spaces",
-    );
-  }
-  const aproxy = proxy.aproxyAddress;
-  if (aproxy !== undefined) {
-    const port = typeof aproxy === "string" ? HOST_PORT.exec(aproxy)?.[1] : undefined;
-    check(
-      problems,
-      "proxy.aproxyAddress",
-      aproxy,
-      port !== undefined && Number(port) >= 1 && Number(port) <= 65535,
-      "host:port of the upstream proxy",
-    );
+  if (proxy.noProxy !== undefined) checkRule(problems, "proxy.noProxy", proxy.noProxy, commaList);
+  if (proxy.aproxyAddress !== undefined) {
+    checkRule(problems, "proxy.aproxyAddress", proxy.aproxyAddress, hostPort);
   }
 }
 
 function checkRelays(problems: Problems, relays: UserDataOptions["sshDebugRelays"]) {
   (relays ?? []).forEach((relay, i) => {
     const at = `sshDebugRelays[${i}]`;
-    check(problems, `${at}.host`, relay.host, matches(relay.host, HOST), "a host name");
-    check(
-      problems,
-      `${at}.port`,
-      relay.port,
-      Number.isInteger(relay.port) && relay.port >= 1 && relay.port <= 65535,
-      "a port from 1 to 65535",
-    );
+    checkRule(problems, `${at}.host`, relay.host, hostName);
+    checkRule(problems, `${at}.port`, relay.port, port);
     for (const key of ["rsaFingerprint", "ed25519Fingerprint"] as const) {
-      check(
-        problems,
-        `${at}.${key}`,
-        relay[key],
-        matches(relay[key], NO_WHITESPACE),
-        "a host key fingerprint (SHA256:...) without spaces",
-      );
+      checkRule(problems, `${at}.${key}`, relay[key], sshFingerprint);
     }
   });
 }
@@ -150,13 +112,7 @@ export function preJobProblems(
   checkOptionalPath(problems, "metricsDir", opts.metricsDir);
   const policy = opts.repoPolicyCompliance;
   if (policy) {
-    check(
-      problems,
-      "repoPolicyCompliance.url",
-      policy.url,
-      matches(policy.url, HTTP_URL),
-      "an http(s) URL",
-    );
+    checkRule(problems, "repoPolicyCompliance.url", policy.url, httpUrl);
     checkSecret(
       problems,
       "repoPolicyCompliance.token",
@@ -180,25 +136,13 @@ export function preJobProblems(
 /** The problems of userdata options; empty when they are valid. */
 export function userDataProblems(opts: UserDataOptions): string[] {
   const problems: Problems = [];
-  check(
-    problems,
-    "runnerName",
-    opts.runnerName,
-    matches(opts.runnerName, RUNNER_NAME),
-    "1 to 64 letters, digits or '-', starting and ending with a letter or digit (it is the hostname)",
-  );
+  checkRule(problems, "runnerName", opts.runnerName, runnerName);
   checkRegistration(problems, opts.registration);
   checkOptionalPath(problems, "runnerDir", opts.runnerDir);
   checkOptionalPath(problems, "dockerDaemonConfigPath", opts.dockerDaemonConfigPath);
   checkProxy(problems, opts.proxy);
   if (opts.dockerhubMirror !== undefined) {
-    check(
-      problems,
-      "dockerhubMirror",
-      opts.dockerhubMirror,
-      matches(opts.dockerhubMirror, HTTP_URL),
-      "an http(s) URL",
-    );
+    checkRule(problems, "dockerhubMirror", opts.dockerhubMirror, httpUrl);
   }
   checkRelays(problems, opts.sshDebugRelays);
   return [...problems, ...preJobProblems(opts)];

@@ -5,6 +5,7 @@ import * as command from "@pulumi/command";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import type { ImageConfig } from "../config/fleet-config";
+import { uuid } from "../rules/formats";
 
 /** Arguments of the runner image. */
 export interface RunnerImageArgs {
@@ -19,7 +20,6 @@ export interface RunnerImageArgs {
   resolvedRunnerVersion?: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BUILD_SCRIPT = path.join(__dirname, "..", "image-build", "build-runner-image.sh");
 
 /**
@@ -39,7 +39,7 @@ export class RunnerImage extends pulumi.ComponentResource {
     super("runner-fleet:openstack:RunnerImage", name, {}, opts);
     const image = args.image;
     if (image.kind === "existing") {
-      this.imageId = UUID.test(image.ref)
+      this.imageId = uuid.test(image.ref)
         ? pulumi.output(image.ref)
         : openstack.images.getImageOutput({ name: image.ref, mostRecent: true }, { parent: this })
             .id;

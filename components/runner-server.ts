@@ -2,13 +2,18 @@ import * as crypto from "node:crypto";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { GitHubRunner } from "../dynamic-providers/github-runner";
-import {
-  RUNNER_METADATA_KEY,
-  STACK_METADATA_KEY,
-} from "../dynamic-providers/openstack/nova-servers";
 import { RunnerTeardown } from "../dynamic-providers/runner-teardown";
 import { SshHostKey } from "../dynamic-providers/ssh-host-key";
 import { renderUserData, UserDataOptions } from "../cloud-init";
+import { uuid } from "../rules/formats";
+import { gitHubWebUrl, RegistrationMode } from "../rules/github";
+import {
+  FLEET_METADATA_KEY,
+  POOL_METADATA_KEY,
+  RUNNER_ID_METADATA_KEY,
+  RUNNER_METADATA_KEY,
+  STACK_METADATA_KEY,
+} from "../rules/server-metadata";
 
 /** The GitHub side of a runner. */
 export interface RunnerGitHubSettings {
@@ -16,7 +21,7 @@ export interface RunnerGitHubSettings {
   /** `org` or `owner/repo`. */
   path: string;
   runnerGroup: string;
-  mode: "jit" | "registration-token";
+  mode: RegistrationMode;
   labels: string[];
   bootGraceSeconds: number;
   busyWaitSeconds: number;
@@ -46,8 +51,6 @@ export interface RunnerServerArgs {
   /** The lost-server sweep: the server depends on it, so `destroy` runs the sweep last. */
   sweep?: pulumi.Resource;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** How long a server may take to become ACTIVE, and to be gone after its delete. */
 export const serverTimeouts: pulumi.CustomTimeouts = { create: "10m", delete: "10m" };
@@ -125,7 +128,12 @@ export class RunnerServer extends pulumi.ComponentResource {
           registration:
             gh.mode === "jit"
               ? { mode: "jit", encodedJitConfig: jit }
-              : { mode: "token", url: gitHubWebUrl(gh.apiUrl, gh.path), token, labels: gh.labels },
+              : {
+                  mode: "registration-token",
+                  url: gitHubWebUrl(gh.apiUrl, gh.path),
+                  token,
+                  labels: gh.labels,
+                },
         }),
       );
     const server = new openstack.compute.Instance(
@@ -136,15 +144,15 @@ export class RunnerServer extends pulumi.ComponentResource {
         flavorName: args.flavorName,
         keyPair: keypair.name,
         securityGroups: [args.securityGroupName],
-        networks: [UUID.test(args.network) ? { uuid: args.network } : { name: args.network }],
+        networks: [uuid.test(args.network) ? { uuid: args.network } : { name: args.network }],
         configDrive: true,
         userData: pulumi.secret(userData),
         metadata: {
-          "runner-fleet": args.fleet,
+          [FLEET_METADATA_KEY]: args.fleet,
           [STACK_METADATA_KEY]: args.stack,
-          "runner-fleet-pool": args.pool,
+          [POOL_METADATA_KEY]: args.pool,
           [RUNNER_METADATA_KEY]: args.runnerName,
-          "github-runner-id": registration.runnerId.apply(String),
+          [RUNNER_ID_METADATA_KEY]: registration.runnerId.apply(String),
         },
       },
       // The provider waits 30 minutes by default for ACTIVE (or gone): a server stuck in BUILD
@@ -190,12 +198,4 @@ export class RunnerServer extends pulumi.ComponentResource {
       address: this.address,
     });
   }
-}
-
-/** The web URL `config.sh --url` expects, from the API URL (api.github.com or GHES /api/v3). */
-export function gitHubWebUrl(apiUrl: string, path: string): string {
-  const base = apiUrl.replace(/\/$/, "");
-  const web =
-    base === "https://api.github.com" ? "https://github.com" : base.replace(/\/api\/v3$/, "");
-  return `${web}/${path}`;
 }

@@ -1,6 +1,7 @@
 // Typed reads of raw stack config values that collect every problem instead of stopping at the
 // first, so one `pulumi preview` shows all of them. Each message names the key, the value received
 // and what is allowed.
+import type { IntegerRule, Rule } from "../rules/rule";
 
 /** Looks up a raw config value (as `pulumi config get` shows it) by key, without namespace. */
 export type RawLookup = (key: string) => string | undefined;
@@ -13,6 +14,13 @@ export class ConfigReader {
   /** Records a problem with `key`. */
   fail(key: string, allowed: string, got: unknown): void {
     this.problems.push(`\`${key}\` ${allowed}, got ${JSON.stringify(got)}`);
+  }
+
+  /** Records a problem with `key` unless `rule` holds for `value`; says whether it holds. */
+  check(key: string, rule: Rule, value: unknown): boolean {
+    if (rule.test(value)) return true;
+    this.fail(key, `must be ${rule.allowed}`, value);
+    return false;
   }
 
   has(key: string): boolean {
@@ -34,32 +42,29 @@ export class ConfigReader {
     return v;
   }
 
-  string(key: string, opts: { pattern?: RegExp; allowed?: string; default?: string } = {}) {
+  string(key: string, opts: { rule?: Rule; default?: string } = {}) {
     const v = this.lookup(key);
     if (v === undefined || v === "") return opts.default;
-    if (opts.pattern && !opts.pattern.test(v)) {
-      this.fail(key, `must be ${opts.allowed ?? `a string matching ${opts.pattern}`}`, v);
-    }
+    if (opts.rule && !opts.rule.test(v)) this.fail(key, `must be ${opts.rule.allowed}`, v);
     return v;
   }
 
-  requiredString(key: string, opts: { pattern?: RegExp; allowed?: string } = {}): string {
-    const v = this.string(key, opts);
+  /** A string that must be set; `what` says what it is, in the message when it is missing. */
+  requiredString(key: string, what: string, rule?: Rule): string {
+    const v = this.string(key, { rule });
     if (v === undefined) {
-      this.problems.push(
-        `\`${key}\` is required: ${opts.allowed ?? "set it with pulumi config set"}`,
-      );
+      this.problems.push(`\`${key}\` is required: ${what}`);
       return "";
     }
     return v;
   }
 
-  integer(key: string, min: number, max: number, fallback: number): number {
+  integer(key: string, range: IntegerRule, fallback: number): number {
     const v = this.lookup(key);
     if (v === undefined || v === "") return fallback;
     const n = Number(v);
-    if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) {
-      this.fail(key, `must be an integer from ${min} to ${max}`, v);
+    if (!/^-?\d+$/.test(v.trim()) || !range.test(n)) {
+      this.fail(key, `must be ${range.allowed}`, v);
       return fallback;
     }
     return n;
@@ -76,7 +81,7 @@ export class ConfigReader {
   }
 
   /** A list of strings, given as a JSON list (`--path 'labels[0]'` or a JSON string). */
-  stringList(key: string, item: { pattern: RegExp; allowed: string }): string[] {
+  stringList(key: string, item: Rule): string[] {
     const v = this.raw(key);
     if (v === undefined) return [];
     if (!Array.isArray(v)) {
@@ -84,7 +89,7 @@ export class ConfigReader {
       return [];
     }
     for (const x of v) {
-      if (typeof x !== "string" || !item.pattern.test(x)) this.fail(`${key}[]`, item.allowed, x);
+      if (!item.test(x)) this.fail(`${key}[]`, `must be ${item.allowed}`, x);
     }
     return v.filter((x): x is string => typeof x === "string");
   }

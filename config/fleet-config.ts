@@ -2,10 +2,25 @@
 // before any resource changes, with every problem named: key, value received, what is allowed.
 import { ConfigReader, RawLookup } from "./config-reader";
 import {
+  commaList,
+  hostName,
+  hostPort,
+  httpUrl,
+  ipv4Cidr,
+  port,
+  sshFingerprint,
+} from "../rules/formats";
+import {
+  isRepositoryPath,
+  label,
   labelsProblem,
   pathProblem,
   RegistrationMode,
-} from "../dynamic-providers/github/registration-inputs";
+  registrationMode,
+  RUNNER_NAME_MAX,
+} from "../rules/github";
+import { describedAs, integerRule, patternRule } from "../rules/rule";
+import { bootGraceSeconds, busyWaitSeconds, settingDefaults } from "../rules/settings";
 
 /** One group of runners sharing a flavor, labels and a quantity. */
 export interface PoolConfig {
@@ -69,24 +84,16 @@ export interface FleetConfig {
   metrics: { enabled: boolean; logPath: string };
 }
 
-const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
-const LABEL = {
-  pattern: /^[^,\s]{1,256}$/,
-  allowed: "must be 1 to 256 characters without commas or spaces",
-};
-const URL_ = /^https?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/;
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-const HOST = /^[A-Za-z0-9.-]{1,253}$/;
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-/** GitHub runner names are at most 64 characters; a name is `prefix[-pool]-` + 12 hex digits. */
-export const RUNNER_NAME_MAX = 64;
+/** A name prefix or pool name: part of runner names and hostnames, so lowercase. */
+const namePart = patternRule(
+  /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/,
+  "lowercase letters, digits and '-', not starting or ending with '-'",
+);
+/** A pool name is at most this long, so names stay readable and within RUNNER_NAME_MAX. */
+const POOL_NAME_MAX = 20;
+/** The random part of a runner name: `-` and 12 hex digits (fleet/plan.ts `runnerName`). */
 const SUFFIX_LENGTH = 13;
-
-/** True for a valid IPv4 CIDR such as `10.0.0.0/8`. */
-export function isIpv4Cidr(v: string): boolean {
-  const m = CIDR.exec(v);
-  return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
-}
+const quantity = integerRule(0, 1000);
 
 /**
  * Reads and validates the whole configuration. Throws one error listing every problem.
@@ -94,23 +101,25 @@ export function isIpv4Cidr(v: string): boolean {
  */
 export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig {
   const r = new ConfigReader(lookup);
-  const githubPath = r.requiredString("githubPath", {
-    allowed: "an organisation (`my-org`) or a repository (`owner/repo`)",
-  });
+  const githubPath = r.requiredString(
+    "githubPath",
+    "an organisation (`my-org`) or a repository (`owner/repo`)",
+  );
   const pathIssue = githubPath ? pathProblem(githubPath) : undefined;
   if (pathIssue) r.problems.push(`\`githubPath\` ${pathIssue}`);
   const githubApiUrl = r.string("githubApiUrl", {
-    pattern: URL_,
-    allowed: "an http(s) URL such as https://api.github.com or https://ghes.example.com/api/v3",
-    default: "https://api.github.com",
+    rule: describedAs(
+      httpUrl,
+      "an http(s) URL such as https://api.github.com or https://ghes.example.com/api/v3",
+    ),
+    default: settingDefaults.githubApiUrl,
   }) as string;
-  const registrationMode = r.string("registrationMode", {
-    pattern: /^(jit|registration-token)$/,
-    allowed: '"jit" or "registration-token" (GitHub Enterprise Server < 3.10)',
-    default: "jit",
+  const mode = r.string("registrationMode", {
+    rule: registrationMode,
+    default: settingDefaults.registrationMode,
   }) as RegistrationMode;
-  const runnerGroup = r.string("runnerGroup", { default: "Default" }) as string;
-  if (runnerGroup !== "Default" && githubPath.includes("/")) {
+  const runnerGroup = r.string("runnerGroup", { default: settingDefaults.runnerGroup }) as string;
+  if (runnerGroup !== settingDefaults.runnerGroup && isRepositoryPath(githubPath)) {
     r.fail(
       "runnerGroup",
       "can only be set for an organisation; repository runners use Default",
@@ -118,11 +127,7 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
     );
   }
   const defaultPrefix = `rf-${stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`.replace(/-+$/, "");
-  const namePrefix = r.string("namePrefix", {
-    pattern: NAME,
-    allowed: "lowercase letters, digits and '-', not starting or ending with '-'",
-    default: defaultPrefix,
-  }) as string;
+  const namePrefix = r.string("namePrefix", { rule: namePart, default: defaultPrefix }) as string;
 
   const pools = readPools(r);
   const namedPools = r.has("pools");
@@ -139,36 +144,36 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
   const config: FleetConfig = {
     githubPath,
     githubApiUrl,
-    registrationMode,
+    registrationMode: mode,
     runnerGroup,
     namePrefix,
     pools,
     namedPools,
-    network: r.requiredString("network", { allowed: "the name or id of an OpenStack network" }),
+    network: r.requiredString("network", "the name or id of an OpenStack network"),
     image: readImage(r),
-    sshSourceCidr: r.requiredString("sshSourceCidr", {
-      allowed: "the IPv4 CIDR the manager connects from over SSH, e.g. 10.0.0.0/8",
-    }),
+    sshSourceCidr: r.requiredString(
+      "sshSourceCidr",
+      "the IPv4 CIDR the manager connects from over SSH, e.g. 10.0.0.0/8",
+      ipv4Cidr,
+    ),
     proxy: readProxy(r),
-    dockerhubMirror: r.string("dockerhubMirror", { pattern: URL_, allowed: "an http(s) URL" }),
+    dockerhubMirror: r.string("dockerhubMirror", { rule: httpUrl }),
     sshDebugRelays: readRelays(r),
-    repoPolicyComplianceUrl: r.string("repoPolicyComplianceUrl", {
-      pattern: URL_,
-      allowed: "an http(s) URL",
-    }),
+    repoPolicyComplianceUrl: r.string("repoPolicyComplianceUrl", { rule: httpUrl }),
     authorCheck: r.boolean("authorCheck", false),
     preJobScript: r.string("preJobScript"),
-    flushBusy: r.boolean("flushBusy", false),
-    busyWaitSeconds: r.integer("busyWaitSeconds", 0, 86_400, 600),
-    bootGraceSeconds: r.integer("bootGraceSeconds", 60, 86_400, 1380),
+    flushBusy: r.boolean("flushBusy", settingDefaults.flushBusy),
+    busyWaitSeconds: r.integer("busyWaitSeconds", busyWaitSeconds, settingDefaults.busyWaitSeconds),
+    bootGraceSeconds: r.integer(
+      "bootGraceSeconds",
+      bootGraceSeconds,
+      settingDefaults.bootGraceSeconds,
+    ),
     metrics: {
       enabled: r.boolean("metricsEnabled", true),
       logPath: r.string("metricsLogPath", { default: "runner-fleet-metrics.log" }) as string,
     },
   };
-  if (config.sshSourceCidr && !isIpv4Cidr(config.sshSourceCidr)) {
-    r.fail("sshSourceCidr", "must be an IPv4 CIDR such as 10.0.0.0/8", config.sshSourceCidr);
-  }
   if (config.repoPolicyComplianceUrl && !lookup("repoPolicyComplianceToken")) {
     r.problems.push(
       "`repoPolicyComplianceToken` is required with `repoPolicyComplianceUrl`: set it with " +
@@ -188,9 +193,9 @@ function readPools(r: ConfigReader): PoolConfig[] {
     return [
       {
         name: "default",
-        flavor: r.requiredString("flavor", { allowed: "the name of an OpenStack flavor" }),
+        flavor: r.requiredString("flavor", "the name of an OpenStack flavor"),
         labels: readLabels(r),
-        quantity: r.integer("quantity", 0, 1000, 1),
+        quantity: r.integer("quantity", quantity, 1),
       },
     ];
   }
@@ -210,15 +215,19 @@ function readPools(r: ConfigReader): PoolConfig[] {
       return r.fail(key, "must be an object {name, flavor, labels, quantity}", p);
     }
     rejectUnknownKeys(r, key, p, ["name", "flavor", "labels", "quantity"]);
-    if (typeof p.name !== "string" || !NAME.test(p.name) || p.name.length > 20) {
-      r.fail(`${key}.name`, "must be 1 to 20 lowercase letters, digits or '-'", p.name);
+    if (!namePart.test(p.name) || (p.name as string).length > POOL_NAME_MAX) {
+      r.fail(
+        `${key}.name`,
+        `must be 1 to ${POOL_NAME_MAX} lowercase letters, digits or '-'`,
+        p.name,
+      );
     }
     if (typeof p.flavor !== "string" || p.flavor === "") {
       r.fail(`${key}.flavor`, "must be the name of an OpenStack flavor", p.flavor);
     }
-    const quantity = p.quantity ?? 1;
-    if (!Number.isInteger(quantity) || (quantity as number) < 0 || (quantity as number) > 1000) {
-      r.fail(`${key}.quantity`, "must be an integer from 0 to 1000", p.quantity);
+    const size = p.quantity ?? 1;
+    if (!quantity.test(size)) {
+      r.fail(`${key}.quantity`, `must be ${quantity.allowed}`, p.quantity);
     }
     const labels = p.labels ?? [];
     const labelIssue = labelsProblem(labels);
@@ -227,7 +236,7 @@ function readPools(r: ConfigReader): PoolConfig[] {
       name: String(p.name),
       flavor: String(p.flavor),
       labels: Array.isArray(labels) ? (labels as string[]) : [],
-      quantity: Number(quantity),
+      quantity: Number(size),
     });
   });
   const names = pools.map((p) => p.name);
@@ -241,8 +250,8 @@ function readPools(r: ConfigReader): PoolConfig[] {
  * GitHub with the default ones.
  */
 function readLabels(r: ConfigReader): string[] {
-  const labels = r.stringList("labels", LABEL);
-  const countIssue = labelsProblem(labels.filter((l) => LABEL.pattern.test(l)));
+  const labels = r.stringList("labels", label);
+  const countIssue = labelsProblem(labels.filter((l) => label.test(l)));
   if (countIssue) r.problems.push(`\`labels\` ${countIssue}`);
   return labels;
 }
@@ -324,20 +333,14 @@ function readProxy(r: ConfigReader): ProxyConfig | undefined {
   for (const key of ["http", "https"] as const) {
     const v = proxy[key];
     if (v === undefined) continue;
-    if (typeof v !== "string" || !URL_.test(v)) r.fail(`proxy.${key}`, "must be an http(s) URL", v);
-    else out[key] = v;
+    if (r.check(`proxy.${key}`, httpUrl, v)) out[key] = v as string;
   }
-  if (proxy.noProxy !== undefined) {
-    if (typeof proxy.noProxy !== "string" || /\s/.test(proxy.noProxy)) {
-      r.fail("proxy.noProxy", "must be a comma-separated list without spaces", proxy.noProxy);
-    } else out.noProxy = proxy.noProxy;
+  if (proxy.noProxy !== undefined && r.check("proxy.noProxy", commaList, proxy.noProxy)) {
+    out.noProxy = proxy.noProxy as string;
   }
-  if (proxy.aproxyAddress !== undefined) {
-    const v = proxy.aproxyAddress;
-    const port = typeof v === "string" ? /^[A-Za-z0-9.-]+:(\d{1,5})$/.exec(v)?.[1] : undefined;
-    if (port === undefined || Number(port) < 1 || Number(port) > 65535) {
-      r.fail("proxy.aproxyAddress", "must be host:port of the upstream proxy, port 1 to 65535", v);
-    } else out.aproxyAddress = v as string;
+  const aproxy = proxy.aproxyAddress;
+  if (aproxy !== undefined && r.check("proxy.aproxyAddress", hostPort, aproxy)) {
+    out.aproxyAddress = aproxy as string;
   }
   return out;
 }
@@ -358,15 +361,10 @@ function readRelays(r: ConfigReader): SshDebugRelay[] {
     if (typeof x === "object" && x !== null && !Array.isArray(x)) {
       rejectUnknownKeys(r, key, x, ["host", "port", "rsaFingerprint", "ed25519Fingerprint"]);
     }
-    if (typeof x?.host !== "string" || !HOST.test(x.host))
-      r.fail(`${key}.host`, "must be a host name", x?.host);
-    if (!Number.isInteger(x?.port) || (x.port as number) < 1 || (x.port as number) > 65535) {
-      r.fail(`${key}.port`, "must be a port from 1 to 65535", x?.port);
-    }
+    r.check(`${key}.host`, hostName, x?.host);
+    r.check(`${key}.port`, port, x?.port);
     for (const f of ["rsaFingerprint", "ed25519Fingerprint"]) {
-      if (typeof x?.[f] !== "string" || !FINGERPRINT.test(x[f] as string)) {
-        r.fail(`${key}.${f}`, "must be an OpenSSH SHA256 fingerprint (SHA256:...)", x?.[f]);
-      }
+      r.check(`${key}.${f}`, sshFingerprint, x?.[f]);
     }
     return {
       host: String(x?.host),

@@ -15,15 +15,14 @@ import {
   GitHubCredentials,
   gitHubClient,
   httpStatus,
-  ownerPrefix,
   resolveCredentials,
 } from "./github/client";
 import {
   checkRegistrationInputs,
-  effectiveLabels,
   RunnerRegistrationInputs,
   replaceOnChange,
 } from "./github/registration-inputs";
+import { effectiveLabels, isRepositoryPath, ownerPrefix, RegistrationMode } from "../rules/github";
 import { releasedRunners, releaseRunner } from "./github/release-runner";
 import { listRunners } from "./github/runner-listing";
 
@@ -176,7 +175,7 @@ async function runnerGroupIdOf(
   path: string,
   name: string,
 ): Promise<number> {
-  if (path.includes("/")) return 1; // repository runners all live in the Default group
+  if (isRepositoryPath(path)) return 1; // repository runners all live in the Default group
   // One listing per client (so per GitHub and credentials) and organisation, per process.
   const g = globalThis as typeof globalThis & {
     __runnerFleetGroups?: WeakMap<object, Map<string, Promise<unknown[]>>>;
@@ -240,7 +239,7 @@ export interface GitHubRunnerArgs {
   /** Runner group name, for organisations. @default "Default" */
   runnerGroup?: pulumi.Input<string>;
   /** JIT config, or a registration token for GHES < 3.10. @default "jit" */
-  mode?: pulumi.Input<"jit" | "registration-token">;
+  mode?: pulumi.Input<RegistrationMode>;
   /** GitHub API base URL. @default "https://api.github.com" */
   apiUrl?: pulumi.Input<string>;
   /** Seconds a token-mode runner may stay unregistered before it counts as gone. @default 1380 */

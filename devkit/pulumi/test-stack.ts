@@ -10,21 +10,38 @@ export interface TestStack {
   stack: Stack;
   /** The folder holding the file backend's state. */
   stateDir: string;
+  /**
+   * The stack's work folder, where the engine starts the dynamic providers; its `node_modules`
+   * links the checkout whose packages (and `@runner-fleet/dynamic-providers`) they load.
+   */
+  workDir: string;
+  /** The `file://` URL of the stack's backend. */
+  backendUrl: string;
   /** Removes the stack's folders; the caller destroys resources first. */
   cleanup(): void;
+}
+
+/** Options of `createTestStack`; every one has a default that suits a test of this checkout. */
+export interface TestStackOptions {
+  /**
+   * The node_modules folder the work folder links, by default the repository's. Another
+   * checkout's makes the dynamic providers run that checkout's code (see previous-code.ts).
+   */
+  nodeModules?: string;
 }
 
 /**
  * Creates a stack that runs `program` in this process through the Automation API (the engine
  * calls back into it), with the locally built CLI and plugins and no network downloads.
  *
- * The work folder links the repository's node_modules, because the engine starts dynamic
- * providers there and they load their packages from it.
+ * The work folder links the repository's node_modules (or `options.nodeModules`), because the
+ * engine starts dynamic providers there and they load their packages from it.
  */
 export async function createTestStack(
   projectName: string,
   program: PulumiFn,
   env: Record<string, string> = {},
+  options: TestStackOptions = {},
 ): Promise<TestStack> {
   // The inline program runs in this process, not under the CLI: like a user's program, it sees
   // the OpenStack credentials the CLI and its plugins get (for the lost-server search).
@@ -36,7 +53,8 @@ export async function createTestStack(
   const workDir = path.join(base, "work");
   fs.mkdirSync(stateDir);
   fs.mkdirSync(workDir);
-  fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(workDir, "node_modules"));
+  linkNodeModules(workDir, options.nodeModules ?? path.join(repoRoot, "node_modules"));
+  const backendUrl = `file://${stateDir}`;
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName: "test", projectName, program },
     {
@@ -44,7 +62,7 @@ export async function createTestStack(
       projectSettings: {
         name: projectName,
         runtime: "nodejs",
-        backend: { url: `file://${stateDir}` },
+        backend: { url: backendUrl },
       },
       envVars: {
         ...toolchainEnv(),
@@ -53,7 +71,26 @@ export async function createTestStack(
       },
     },
   );
-  return { stack, stateDir, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
+  return {
+    stack,
+    stateDir,
+    workDir,
+    backendUrl,
+    cleanup: () => fs.rmSync(base, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Points `<workDir>/node_modules` at `target`, replacing the link in one rename, so a dynamic
+ * provider process never sees the folder without one. The engine starts a new dynamic provider
+ * process for each operation, so the next operation loads the packages of `target`.
+ */
+export function linkNodeModules(workDir: string, target: string): void {
+  const link = path.join(workDir, "node_modules");
+  const temporary = `${link}.${process.pid}.tmp`;
+  fs.rmSync(temporary, { force: true });
+  fs.symlinkSync(target, temporary);
+  fs.renameSync(temporary, link);
 }
 
 /** The checkpoint file of a stack in a file backend, for secret-leak audits. */

@@ -59,11 +59,6 @@ export function busySettings(
   };
 }
 
-/** The API prefix of a runner owner: `orgs/my-org` or `repos/owner/repo`. */
-export function ownerPrefix(path: string): string {
-  return path.includes("/") ? `repos/${path}` : `orgs/${path}`;
-}
-
 /** Retry budget of one request: GitHub outages and rate limits are waited out, not hammered. */
 export interface RetryPolicy {
   /** Retries of a request after a 5xx answer. */

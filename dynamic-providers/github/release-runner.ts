@@ -1,6 +1,7 @@
 // Releasing a runner on GitHub before its server goes: shared by the registration's delete and
 // the guard's. A module of its own: the guard needs this, not the whole registration provider.
-import { describeGitHubError, gitHubClient, httpStatus, ownerPrefix } from "./client";
+import { ownerPrefix } from "../../rules/github";
+import { describeGitHubError, gitHubClient, httpStatus } from "./client";
 import { forgetListings } from "./runner-listing";
 
 /** Logs to the engine's diagnostics through the provider's stderr (shown with `-v`/`--logflow`). */

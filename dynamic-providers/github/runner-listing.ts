@@ -1,7 +1,7 @@
 // One listing of a GitHub owner's runners, shared by every resource refreshed in this provider
 // process: a refresh of N runners costs ceil(N/100) list requests, not one GET per runner.
 import type { Octokit } from "@octokit/rest";
-import { ownerPrefix } from "./client";
+import { ownerPrefix } from "../../rules/github";
 
 /** A self-hosted runner as GitHub lists it (the fields the fleet reads). */
 export interface ListedRunner {

@@ -17,25 +17,7 @@
 // (its JSON keeps the same shape either way). Optional inputs that were not given
 // (`queue_duration`, `status_info`, `job_conclusion`) are left out.
 
-/** Largest size of a metrics file that is read at all, in bytes. */
-export const MAX_METRICS_FILE_BYTES = 1024;
-
-/** Names of the files in the metrics exchange directory. */
-export const METRICS_FILES = {
-  installed: "runner-installed.timestamp",
-  preJob: "pre-job-metrics.json",
-  postJob: "post-job-metrics.json",
-} as const;
-
-/** How a job ended, as the post-job script reports it. */
-export type PostJobStatus = "normal" | "abnormal" | "repo-policy-check-failure";
-
-/** The statuses `parsePostJob` accepts. */
-export const POST_JOB_STATUSES: readonly PostJobStatus[] = [
-  "normal",
-  "abnormal",
-  "repo-policy-check-failure",
-];
+import { POST_JOB_STATUSES, PostJobStatus } from "../../rules/metrics-exchange";
 
 /** Contents of `pre-job-metrics.json`. */
 export interface PreJobMetrics {

@@ -11,10 +11,10 @@
 // never loads ssh2, only the dynamic provider process that pulls metrics does.
 import type { Client, ConnectConfig } from "ssh2";
 import { parseOpenSshPublicKey } from "../ssh/keys";
+import { MAX_METRICS_FILE_BYTES, METRICS_DIR, METRICS_FILES } from "../../rules/metrics-exchange";
+import { shellQuote } from "../../rules/shell";
 import {
   buildRunnerEvents,
-  MAX_METRICS_FILE_BYTES,
-  METRICS_FILES,
   parsePostJob,
   parsePreJob,
   parseTimestamp,
@@ -61,14 +61,6 @@ export interface MetricsPullResult {
   events: RunnerEvent[];
   /** Everything that went wrong, one sentence each; the caller logs them. */
   warnings: string[];
-}
-
-/** Default directory of the metrics files on a runner VM. */
-export const DEFAULT_METRICS_DIR = "/home/ubuntu/metrics-exchange";
-
-/** Quotes a string for a POSIX shell. */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Server host key algorithms that present a host key of `type`. */
@@ -283,7 +275,7 @@ async function pullFiles(
   const port = target.port ?? 22;
   const username = target.username ?? "ubuntu";
   const where = `${target.host}:${port}`;
-  const dir = (target.metricsDir ?? DEFAULT_METRICS_DIR).replace(/\/+$/, "") || "/";
+  const dir = (target.metricsDir ?? METRICS_DIR).replace(/\/+$/, "") || "/";
   const ssh2 = await loadSsh2();
 
   const key = ssh2.utils.parseKey(target.privateKey);

@@ -2,10 +2,7 @@
 // until it is gone, delete a keypair.
 import { OpenStackSession } from "./session";
 
-/** The server metadata key naming the stack that made a fleet server. */
-export const STACK_METADATA_KEY = "runner-fleet-stack";
-/** The server metadata key naming the server's runner. */
-export const RUNNER_METADATA_KEY = "github-runner-name";
+import { RUNNER_METADATA_KEY, STACK_METADATA_KEY } from "../../rules/server-metadata";
 
 export interface FleetServer {
   id: string;

@@ -15,11 +15,8 @@ import {
   renderUserData,
   UserDataOptions,
 } from "../../cloud-init";
-import {
-  MAX_METRICS_FILE_BYTES,
-  parsePostJob,
-  parsePreJob,
-} from "../../dynamic-providers/metrics/events";
+import { MAX_METRICS_FILE_BYTES } from "../../rules/metrics-exchange";
+import { parsePostJob, parsePreJob } from "../../dynamic-providers/metrics/events";
 
 /**
  * Commands shimmed by a logger. Each exits with `FAIL_<NAME>` (upper case, '-' as '_'), 0 unset.
@@ -559,8 +556,8 @@ describe("cloud-init: the userdata, run", function () {
     const relay = {
       host: "tmate.corp",
       port: 10022,
-      rsaFingerprint: "SHA256:r",
-      ed25519Fingerprint: "SHA256:e",
+      rsaFingerprint: `SHA256:${"r".repeat(43)}`,
+      ed25519Fingerprint: `SHA256:${"e".repeat(43)}`,
     };
     const res = await runUserData(
       optionsOf({
@@ -605,8 +602,8 @@ describe("cloud-init: the userdata, run", function () {
       "CONTAINER_REGISTRY_URL=https://mirror.corp",
       "TMATE_SERVER_HOST=tmate.corp",
       "TMATE_SERVER_PORT=10022",
-      "TMATE_SERVER_RSA_FINGERPRINT=SHA256:r",
-      "TMATE_SERVER_ED25519_FINGERPRINT=SHA256:e",
+      `TMATE_SERVER_RSA_FINGERPRINT=SHA256:${"r".repeat(43)}`,
+      `TMATE_SERVER_ED25519_FINGERPRINT=SHA256:${"e".repeat(43)}`,
     ]) {
       assert.ok(env.includes(line), `.env lacks ${line}`);
     }
@@ -625,7 +622,7 @@ describe("cloud-init: the userdata, run", function () {
     const res = await runUserData(
       optionsOf({
         registration: {
-          mode: "token",
+          mode: "registration-token",
           url: "https://ghes.corp/acme",
           token: "REG",
           labels: ["a", "b"],
@@ -648,7 +645,12 @@ describe("cloud-init: the userdata, run", function () {
   it("fails a registration-token runner whose config.sh fails, without running it", async function () {
     const res = await runUserData(
       optionsOf({
-        registration: { mode: "token", url: "https://ghes.corp/acme", token: "REG", labels: [] },
+        registration: {
+          mode: "registration-token",
+          url: "https://ghes.corp/acme",
+          token: "REG",
+          labels: [],
+        },
       }),
       { FAKE_CONFIG_EXIT: "5" },
     );

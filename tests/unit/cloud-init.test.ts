@@ -7,15 +7,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  heredoc,
   pickSshDebugRelay,
   renderNftRuleset,
   renderPreJobScript,
   renderUserData,
-  shellQuote,
   SshDebugRelay,
   UserDataOptions,
 } from "../../cloud-init";
+import { heredoc, shellQuote } from "../../rules/shell";
 
 const JIT = "SklULVNFQ1JFVC1CTE9C";
 const minimal: UserDataOptions = {
@@ -25,8 +24,8 @@ const minimal: UserDataOptions = {
 const relays: SshDebugRelay[] = ["a", "b", "c"].map((x) => ({
   host: `tmate-${x}.corp`,
   port: 10022,
-  rsaFingerprint: `SHA256:rsa-${x}`,
-  ed25519Fingerprint: `SHA256:ed-${x}`,
+  rsaFingerprint: `SHA256:${`rsa${x}`.padEnd(43, "R")}`,
+  ed25519Fingerprint: `SHA256:${`ed${x}`.padEnd(43, "E")}`,
 }));
 const everything: UserDataOptions = {
   ...minimal,
@@ -45,7 +44,7 @@ const everything: UserDataOptions = {
 const tokenMode: UserDataOptions = {
   ...minimal,
   registration: {
-    mode: "token",
+    mode: "registration-token",
     url: "https://ghes.corp/acme",
     token: "REGTOKEN",
     labels: ["gpu", "large"],
@@ -192,7 +191,12 @@ describe("cloud-init: userdata steps", function () {
   it("leaves --labels out when a registration-token runner has no extra labels", function () {
     const script = renderUserData({
       ...tokenMode,
-      registration: { mode: "token", url: "https://ghes.corp/acme", token: "T", labels: [] },
+      registration: {
+        mode: "registration-token",
+        url: "https://ghes.corp/acme",
+        token: "T",
+        labels: [],
+      },
     });
     assert.match(script, /--name 'ci-0a1b2c3d4e5f' --ephemeral/);
     assert.doesNotMatch(script, /--labels/);
@@ -429,23 +433,37 @@ describe("cloud-init: validation", function () {
     ],
     [
       "a registration token with a space",
-      { registration: { mode: "token", url: "https://g/a", token: "SECRET TOKEN", labels: [] } },
+      {
+        registration: {
+          mode: "registration-token",
+          url: "https://g/a",
+          token: "SECRET TOKEN",
+          labels: [],
+        },
+      },
       /`registration.token` must be .* \(value withheld: it is a secret\)/,
     ],
     [
       "a registration URL that is not http(s)",
-      { registration: { mode: "token", url: "ftp://g/a", token: "T", labels: [] } },
+      { registration: { mode: "registration-token", url: "ftp://g/a", token: "T", labels: [] } },
       /`registration.url` must be an http\(s\) URL, got "ftp:\/\/g\/a"/,
     ],
     [
       "a label with a comma",
-      { registration: { mode: "token", url: "https://g/a", token: "T", labels: ["ok", "a,b"] } },
+      {
+        registration: {
+          mode: "registration-token",
+          url: "https://g/a",
+          token: "T",
+          labels: ["ok", "a,b"],
+        },
+      },
       /`registration.labels` must be a list of labels .* got "a,b"/,
     ],
     [
       "an unknown registration mode",
       { registration: { mode: "pat" } as unknown as UserDataOptions["registration"] },
-      /`registration.mode` must be "jit" or "token", got "pat"/,
+      /`registration.mode` must be "jit" or "registration-token", got "pat"/,
     ],
     [
       "a relative runner directory",
@@ -490,7 +508,7 @@ describe("cloud-init: validation", function () {
     [
       "a relay fingerprint with a line break",
       { sshDebugRelays: [relays[0], { ...relays[1], ed25519Fingerprint: "SHA256:x\nEVIL=1" }] },
-      /`sshDebugRelays\[1\].ed25519Fingerprint` must be a host key fingerprint/,
+      /`sshDebugRelays\[1\].ed25519Fingerprint` must be an OpenSSH SHA256 fingerprint/,
     ],
     [
       "a relay host with a slash",

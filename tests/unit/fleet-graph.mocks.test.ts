@@ -204,8 +204,8 @@ describe("fleet resource graph (mocks)", function () {
           {
             host: "tmate.corp",
             port: 10022,
-            rsaFingerprint: "SHA256:r",
-            ed25519Fingerprint: "SHA256:e",
+            rsaFingerprint: `SHA256:${"r".repeat(43)}`,
+            ed25519Fingerprint: `SHA256:${"e".repeat(43)}`,
           },
         ],
       },

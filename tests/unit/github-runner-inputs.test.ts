@@ -1,10 +1,7 @@
 import * as assert from "node:assert/strict";
 import { resolveCredentials } from "../../dynamic-providers/github/client";
-import {
-  checkRegistrationInputs,
-  effectiveLabels,
-  registrationDefaults,
-} from "../../dynamic-providers/github/registration-inputs";
+import { checkRegistrationInputs } from "../../dynamic-providers/github/registration-inputs";
+import { settingDefaults } from "../../rules/settings";
 
 describe("GitHub runner registration inputs", function () {
   const valid = { path: "acme/widgets", name: "fleet-0a1b2c3d4e5f", labels: ["gpu"] };
@@ -12,7 +9,7 @@ describe("GitHub runner registration inputs", function () {
   it("applies the documented defaults", function () {
     const { inputs, failures } = checkRegistrationInputs(valid);
     assert.deepEqual(failures, []);
-    assert.equal(inputs.apiUrl, registrationDefaults.apiUrl);
+    assert.equal(inputs.apiUrl, settingDefaults.githubApiUrl);
     assert.equal(inputs.runnerGroup, "Default");
     assert.equal(inputs.mode, "jit");
     assert.equal(inputs.busyWaitSeconds, 600);
@@ -36,6 +33,14 @@ describe("GitHub runner registration inputs", function () {
     ["a repo named '..'", { path: "acme/.." }, "path", /got "acme\/\.\."/],
     ["a name over 64 characters", { name: "r".repeat(65) }, "name", /1 to 64 letters/],
     ["a name with a space", { name: "my runner" }, "name", /got "my runner"/],
+    // The name is also the server's hostname (rules/github.ts): no '.' or '_', no trailing '-'.
+    ["a name with an underscore", { name: "my_runner" }, "name", /it is the hostname/],
+    [
+      "a bootGraceSeconds under a minute",
+      { bootGraceSeconds: 59 },
+      "bootGraceSeconds",
+      /60 to 86400, got 59/,
+    ],
     ["a label with a comma", { labels: ["a,b"] }, "labels", /without commas .* got "a,b"/],
     [
       "labels that are not a list",
@@ -53,7 +58,7 @@ describe("GitHub runner registration inputs", function () {
       "an unknown mode",
       { mode: "pat" },
       "mode",
-      /must be "jit" or "registration-token", got "pat"/,
+      /must be "jit" or "registration-token" .*got "pat"/,
     ],
     [
       "a negative busy wait",
@@ -77,10 +82,6 @@ describe("GitHub runner registration inputs", function () {
       assert.match(failures[0].reason, message);
     });
   }
-
-  it("puts self-hosted and linux first and drops duplicates", function () {
-    assert.deepEqual(effectiveLabels(["linux", "gpu", "gpu"]), ["self-hosted", "linux", "gpu"]);
-  });
 });
 
 describe("GitHub credentials", function () {

@@ -1,0 +1,51 @@
+// Formats that more than one layer checks: stack config, the userdata renderer and the providers.
+import { integerRule, patternRule, Rule } from "./rule";
+
+/** An http(s) URL: a scheme, a host without spaces, then anything without spaces. */
+export const httpUrl = patternRule(/^https?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/, "an http(s) URL");
+
+/** An OpenStack id (Nova, Glance and Neutron ids are UUIDs), as opposed to a name. */
+export const uuid = patternRule(
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  "a UUID",
+);
+
+export const hostName = patternRule(/^[A-Za-z0-9.-]{1,253}$/, "a host name");
+
+export const port = integerRule(1, 65535, "a port from 1 to 65535");
+
+/** `host:port`, as the transparent proxy's upstream is given. */
+export const hostPort: Rule = {
+  allowed: "host:port of the upstream proxy, port 1 to 65535",
+  test: (v) => {
+    const m = typeof v === "string" ? /^([A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(v) : null;
+    return !!m && port.test(Number(m[2]));
+  },
+};
+
+/** A comma-separated list such as `no_proxy`: not empty, no whitespace. */
+export const commaList = patternRule(/^\S+$/, "a comma-separated list without spaces");
+
+/** An OpenSSH host key fingerprint, as `ssh-keygen -lf` prints it. */
+export const sshFingerprint = patternRule(
+  /^SHA256:[A-Za-z0-9+/]{43}=?$/,
+  "an OpenSSH SHA256 fingerprint (SHA256:...)",
+);
+
+/** An absolute path of plain characters, safe in a script and a config file. */
+export const absolutePath = patternRule(
+  /^\/[A-Za-z0-9._/-]*$/,
+  "an absolute path of letters, digits, '.', '_', '-' and '/'",
+);
+
+/** An IPv4 CIDR such as `10.0.0.0/8`. */
+export const ipv4Cidr: Rule = {
+  allowed: "an IPv4 CIDR such as 10.0.0.0/8",
+  test: (v) => {
+    const m =
+      typeof v === "string"
+        ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v)
+        : null;
+    return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+  },
+};
