@@ -1,87 +1,192 @@
-// The fleet program: config → observation → plan → components → outputs. `index.ts` runs it
-// under the Pulumi CLI; the tests and the sandbox run it through the Automation API.
+// The fleet program, as its flow: read the settings, observe the world, plan, report, declare the
+// resources, and return the outputs the next deployment observes. `index.ts` runs it under the
+// Pulumi CLI; the tests and the sandbox run it through the Automation API.
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseFleetConfig } from "./config/fleet-config";
-import { planFleet } from "./fleet/plan";
-import {
-  latestRunnerVersion,
-  observedRunners,
-  previousDeployment,
-  stackIdentity,
-  serversInError,
-} from "./fleet/observation";
-import { declareLostServerSweep } from "./fleet/lost-servers";
+import type { RunnerUserDataSettings } from "./cloud-init";
 import { RunnerFleet } from "./components/runner-fleet";
 import { RunnerImage } from "./components/runner-image";
 import { RunnerSecurityGroup } from "./components/runner-security-group";
-import { reconciliationEvents } from "./fleet/reconciliation-events";
-import { resolveCredentials } from "./dynamic-providers/github/client";
+import { FleetConfig, parseFleetConfig } from "./config/fleet-config";
+import { GitHubCredentials, resolveCredentials } from "./dynamic-providers/github/client";
+import { LostServerSweep } from "./dynamic-providers/lost-server-sweep";
 import { appendMetricsEvents } from "./dynamic-providers/metrics/pull";
+import type { FleetServer } from "./dynamic-providers/openstack/nova-servers";
+import {
+  listFleetServers,
+  LostServerPlan,
+  lostServerWarnings,
+  nextCandidates,
+  nextKnownServerIds,
+  planLostServers,
+  planWithoutSearch,
+} from "./fleet/lost-servers";
+import {
+  latestRunnerVersion,
+  observedRunners,
+  PreviousDeployment,
+  previousDeployment,
+  serversInError,
+  stackIdentity,
+} from "./fleet/observation";
+import { FleetPlan, ObservedRunner, planFleet } from "./fleet/plan";
+import { reconciliationEvents } from "./fleet/reconciliation-events";
 
 export async function fleetProgram() {
   const started = Date.now();
-  const cfg = new pulumi.Config("runner-fleet");
-  const config = parseFleetConfig((key) => cfg.get(key), pulumi.getStack());
-  const credentials = resolveCredentials(
-    (key) => cfg.get(key.replace(/^runner-fleet:/, "")),
-    process.env,
-  );
+  const settings = readSettings();
+  const world = await observe(settings);
+  // One clock for every decision of this deployment: ages, boot grace, new runners' createdAt.
+  const now = Date.now();
+  const plan = await planDeployment(settings, world, now);
+  await report(settings, plan, now, (Date.now() - started) / 1000);
+  const declared = declare(settings, world, plan);
+  return outputs(plan, declared);
+}
 
-  const last = await previousDeployment();
-  const previous = last.runners;
-  const observed = await observedRunners(
+/** The stack config, validated, with the credentials and secrets the program itself needs. */
+interface Settings {
+  config: FleetConfig;
+  credentials: GitHubCredentials;
+  repoPolicyComplianceToken: pulumi.Output<string> | undefined;
+  /** `organization/project/stack`: marks the stack's servers in Nova. */
+  stack: string;
+}
+
+function readSettings(): Settings {
+  const cfg = new pulumi.Config("runner-fleet");
+  return {
+    config: parseFleetConfig((key) => cfg.get(key), pulumi.getStack()),
+    credentials: resolveCredentials(
+      (key) => cfg.get(key.replace(/^runner-fleet:/, "")),
+      process.env,
+    ),
+    repoPolicyComplianceToken: cfg.getSecret("repoPolicyComplianceToken"),
+    stack: stackIdentity(),
+  };
+}
+
+/** What the program sees before it decides anything. */
+interface World {
+  /** What the last completed deployment's outputs say. */
+  previous: PreviousDeployment;
+  /** The runners GitHub lists with the fleet's prefix. */
+  github: ObservedRunner[];
+  /** The stack's servers in Nova, or why they could not be listed. */
+  fleetServers: FleetServer[] | { skipped: string };
+  /** For a build of `latest`: the runner version that stands for now. */
+  latestRunnerVersion?: string;
+}
+
+async function observe({ config, credentials, stack }: Settings): Promise<World> {
+  const previous = await previousDeployment();
+  const github = await observedRunners(
     config.githubApiUrl,
     config.githubPath,
     config.namePrefix,
     credentials,
   );
-  const now = Date.now();
-  const failed = await serversInError(previous, observed, {
-    now,
-    bootGraceSeconds: config.bootGraceSeconds,
-    mode: config.registrationMode,
-  });
-  const plan = planFleet({
+  const fleetServers = await listFleetServers(config.namePrefix, stack);
+  const image = config.image;
+  return {
+    previous,
+    github,
+    fleetServers,
+    latestRunnerVersion:
+      image.kind === "build" && image.runnerVersion === "latest"
+        ? await latestRunnerVersion(
+            config.githubApiUrl,
+            config.githubPath,
+            image.architecture,
+            credentials,
+          )
+        : undefined,
+  };
+}
+
+/** The runners to keep, make and drop, and the lost servers to sweep. */
+interface DeploymentPlan {
+  fleet: FleetPlan;
+  lostServers: LostServerPlan;
+  /** Why Nova was not searched for lost servers, if it was not. */
+  lostServerSearchSkipped?: string;
+}
+
+async function planDeployment(
+  { config }: Settings,
+  world: World,
+  now: number,
+): Promise<DeploymentPlan> {
+  const previous = world.previous.runners;
+  const timing = { now, bootGraceSeconds: config.bootGraceSeconds, mode: config.registrationMode };
+  const fleet = planFleet({
     namePrefix: config.namePrefix,
     namedPools: config.namedPools,
     pools: config.pools,
     previous,
-    observed,
-    now,
-    bootGraceSeconds: config.bootGraceSeconds,
-    mode: config.registrationMode,
+    observed: world.github,
+    ...timing,
     flushBusy: config.flushBusy,
-    serversInError: failed,
+    serversInError: await serversInError(previous, world.github, timing),
     randomSuffix: () => crypto.randomBytes(6).toString("hex"),
   });
+  if ("skipped" in world.fleetServers) {
+    return {
+      fleet,
+      lostServers: planWithoutSearch(world.previous),
+      lostServerSearchSkipped: world.fleetServers.skipped,
+    };
+  }
+  const busy = new Set(world.github.filter((r) => r.busy).map((r) => r.name));
+  return { fleet, lostServers: planLostServers(world.fleetServers, world.previous, busy) };
+}
+
+/** Says what the plan does, and records it as metrics on a real `up`. */
+async function report(
+  { config }: Settings,
+  plan: DeploymentPlan,
+  now: number,
+  planningSeconds: number,
+): Promise<void> {
   if (config.metrics.enabled && !pulumi.runtime.isDryRun()) {
-    const pools = new Map(previous.map((r) => [r.name, r.pool]));
     await appendMetricsEvents(
       path.resolve(config.metrics.logPath),
-      reconciliationEvents(
-        plan,
-        config.pools,
-        (name) => pools.get(name),
-        Math.floor(Date.now() / 1000),
-        (Date.now() - started) / 1000,
-      ),
+      reconciliationEvents(plan.fleet, config.pools, Math.floor(now / 1000), planningSeconds),
     );
   }
-  for (const { name, reason } of plan.dropped) {
+  for (const { name, reason } of plan.fleet.dropped) {
     pulumi.log.info(`runner ${name} leaves the fleet: ${reason}`);
   }
-  if (plan.orphans.length > 0) {
+  if (plan.fleet.orphans.length > 0) {
     pulumi.log.warn(
       `GitHub lists runners with the fleet's prefix that this stack did not deploy: ` +
-        `${plan.orphans.join(", ")}; remove them on GitHub, or use another namePrefix`,
+        `${plan.fleet.orphans.join(", ")}; remove them on GitHub, or use another namePrefix`,
     );
   }
+  if (plan.lostServerSearchSkipped) {
+    pulumi.log.warn(
+      `servers lost by an interrupted up are not looked for: ${plan.lostServerSearchSkipped}`,
+    );
+  }
+  for (const warning of lostServerWarnings(plan.lostServers)) pulumi.log.warn(warning);
+}
 
-  const stack = stackIdentity();
-  const lost = await declareLostServerSweep(config.namePrefix, stack, last, observed);
+interface Declared {
+  sweep: LostServerSweep;
+  image: RunnerImage;
+  group: RunnerSecurityGroup;
+  fleet: RunnerFleet;
+}
 
+function declare(settings: Settings, world: World, plan: DeploymentPlan): Declared {
+  const { config, credentials, stack } = settings;
+  // Every server depends on the sweep, so `destroy` runs the sweep's delete last.
+  const sweep = new LostServerSweep("lost-servers", {
+    prefix: config.namePrefix,
+    stack,
+    servers: plan.lostServers.sweep,
+  });
   const image = new RunnerImage("image", {
     image: config.image,
     github: {
@@ -89,41 +194,96 @@ export async function fleetProgram() {
       path: config.githubPath,
       token: credentials.kind === "token" ? pulumi.secret(credentials.token) : undefined,
     },
-    resolvedRunnerVersion:
-      config.image.kind === "build" && config.image.runnerVersion === "latest"
-        ? await latestRunnerVersion(
-            config.githubApiUrl,
-            config.githubPath,
-            config.image.architecture,
-            credentials,
-          )
-        : undefined,
+    resolvedRunnerVersion: world.latestRunnerVersion,
   });
   const group = new RunnerSecurityGroup("security-group", {
     groupName: `${config.namePrefix}-runners`,
     sshSourceCidr: config.sshSourceCidr,
   });
-  const fleet = new RunnerFleet("fleet", {
-    config,
-    plan,
+  const fleet = declareFleet(config, plan.fleet, {
     imageId: image.imageId,
     securityGroupName: group.groupName,
-    repoPolicyComplianceToken: cfg.getSecret("repoPolicyComplianceToken"),
+    repoPolicyComplianceToken: settings.repoPolicyComplianceToken,
     stack,
-    sweep: lost.resource,
+    sweep,
   });
+  return { sweep, image, group, fleet };
+}
 
+/** The fleet component for the plan's runners, given what the config says of them. */
+export function declareFleet(
+  config: FleetConfig,
+  plan: Pick<FleetPlan, "runners">,
+  refs: {
+    imageId: pulumi.Input<string>;
+    securityGroupName: pulumi.Input<string>;
+    repoPolicyComplianceToken?: pulumi.Input<string>;
+    stack: string;
+    sweep?: pulumi.Resource;
+  },
+): RunnerFleet {
+  const token: pulumi.Output<string | undefined> = pulumi.output(refs.repoPolicyComplianceToken);
+  return new RunnerFleet("fleet", {
+    runners: plan.runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt })),
+    pools: config.pools,
+    github: {
+      apiUrl: config.githubApiUrl,
+      path: config.githubPath,
+      runnerGroup: config.runnerGroup,
+      mode: config.registrationMode,
+      bootGraceSeconds: config.bootGraceSeconds,
+      busyWaitSeconds: config.busyWaitSeconds,
+      flushBusy: config.flushBusy,
+    },
+    namePrefix: config.namePrefix,
+    stack: refs.stack,
+    network: config.network,
+    imageId: refs.imageId,
+    securityGroupName: refs.securityGroupName,
+    userData: token.apply((t) => userDataSettings(config, t)),
+    metricsLogPath: config.metrics.enabled ? path.resolve(config.metrics.logPath) : undefined,
+    sweep: refs.sweep,
+  });
+}
+
+/**
+ * The userdata settings the config gives every runner. Their JSON is part of each registration's
+ * `serverSpec` digest, so the order of these keys is part of the state: reordering them replaces
+ * every runner.
+ */
+function userDataSettings(
+  config: FleetConfig,
+  repoPolicyToken: string | undefined,
+): RunnerUserDataSettings {
+  return {
+    proxy: config.proxy,
+    dockerhubMirror: config.dockerhubMirror,
+    sshDebugRelays: config.sshDebugRelays,
+    repoPolicyCompliance:
+      config.repoPolicyComplianceUrl && repoPolicyToken
+        ? { url: config.repoPolicyComplianceUrl, token: repoPolicyToken }
+        : undefined,
+    authorCheck: config.authorCheck,
+    preJobScript: config.preJobScript,
+  };
+}
+
+/** The stack outputs: what the next deployment observes, and what operators read. */
+function outputs(plan: DeploymentPlan, { sweep, image, group, fleet }: Declared) {
+  const serverIds = fleet.runners.map((r) => r.serverId);
   return {
     runners: fleet.runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt })),
     runnerNames: fleet.runners.map((r) => r.name),
-    serverIds: fleet.runners.map((r) => r.serverId),
+    serverIds,
     imageId: image.imageId,
     securityGroupId: group.groupId,
-    droppedRunners: plan.dropped,
-    orphanedRunners: plan.orphans,
+    droppedRunners: plan.fleet.dropped,
+    orphanedRunners: plan.fleet.orphans,
     // For the next deployment's lost-server search (fleet/lost-servers.ts).
-    knownServerIds: lost.knownServerIds(fleet.runners.map((r) => r.serverId)),
-    lostServerCandidates: lost.candidates,
-    sweptServers: lost.swept,
+    knownServerIds: pulumi.all(serverIds).apply((ids) => nextKnownServerIds(plan.lostServers, ids)),
+    lostServerCandidates: sweep.servers.apply((deleted) =>
+      nextCandidates(plan.lostServers, deleted),
+    ),
+    sweptServers: plan.lostServers.sweep.map((s) => s.id),
   };
 }

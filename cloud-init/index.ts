@@ -5,6 +5,7 @@ export {
   type ProxySettings,
   type RepoPolicyCompliance,
   type RunnerRegistration,
+  type RunnerUserDataSettings,
   type SshDebugRelay,
   type UserDataOptions,
 } from "./options";

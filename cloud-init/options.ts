@@ -117,6 +117,12 @@ export interface UserDataOptions {
   sshHostKey?: { privateKey: string; publicKey: string };
 }
 
+/** What every runner of a fleet shares: the options other than its name, registration and key. */
+export type RunnerUserDataSettings = Omit<
+  UserDataOptions,
+  "runnerName" | "registration" | "sshHostKey"
+>;
+
 /** Defaults of the optional paths. */
 export const USERDATA_DEFAULTS = {
   runnerDir: "/home/ubuntu/actions-runner",

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GitHubRunner } from "../dynamic-providers/github-runner";
 import { RunnerTeardown } from "../dynamic-providers/runner-teardown";
 import { SshHostKey } from "../dynamic-providers/ssh-host-key";
-import { renderUserData, UserDataOptions } from "../cloud-init";
+import { renderUserData, RunnerUserDataSettings } from "../cloud-init";
 import { uuid } from "../rules/formats";
 import { gitHubWebUrl, RegistrationMode } from "../rules/github";
 import {
@@ -43,7 +43,7 @@ export interface RunnerServerArgs {
   network: string;
   securityGroupName: pulumi.Input<string>;
   /** Userdata settings other than the runner's name, registration and host key. */
-  userData: pulumi.Input<Omit<UserDataOptions, "runnerName" | "registration" | "sshHostKey">>;
+  userData: pulumi.Input<RunnerUserDataSettings>;
   /** ISO 8601 time the runner was planned: the start of its installation, for metrics. */
   createdAt: string;
   /** Pull metrics over SSH into this JSON-lines file before the server goes. @default no metrics */
@@ -122,7 +122,7 @@ export class RunnerServer extends pulumi.ComponentResource {
       ])
       .apply(([jit, token, settings, privateKey, publicKey]) =>
         renderUserData({
-          ...(settings as Omit<UserDataOptions, "runnerName" | "registration">),
+          ...(settings as RunnerUserDataSettings),
           sshHostKey: { privateKey, publicKey },
           runnerName: args.runnerName,
           registration:

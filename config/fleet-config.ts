@@ -1,5 +1,6 @@
 // The stack's configuration, typed and validated in one place. A bad value fails `pulumi preview`
 // before any resource changes, with every problem named: key, value received, what is allowed.
+import type { ProxySettings as ProxyConfig, SshDebugRelay } from "../cloud-init/options";
 import { ConfigReader, RawLookup } from "./config-reader";
 import {
   commaList,
@@ -45,19 +46,8 @@ export type ImageConfig =
       name: string;
     };
 
-export interface ProxyConfig {
-  http?: string;
-  https?: string;
-  noProxy?: string;
-  aproxyAddress?: string;
-}
-
-export interface SshDebugRelay {
-  host: string;
-  port: number;
-  rsaFingerprint: string;
-  ed25519Fingerprint: string;
-}
+/** The config's proxy and relays are what the userdata takes (cloud-init/options.ts). */
+export type { ProxySettings as ProxyConfig, SshDebugRelay } from "../cloud-init/options";
 
 /** The validated stack configuration (secrets are read separately, as Pulumi secrets). */
 export interface FleetConfig {

@@ -10,12 +10,10 @@
 //   - a candidate: unknown to the last deployment too, which listed it in `lostServerCandidates`.
 // By then the engine has had a whole deployment to delete a recorded server; what remains was
 // never recorded. A candidate whose runner is busy on GitHub waits for its job to end.
-import * as pulumi from "@pulumi/pulumi";
-import { LostServer, LostServerSweep } from "../dynamic-providers/lost-server-sweep";
+import type { LostServer } from "../dynamic-providers/lost-server-sweep";
 import { FleetServer, listStackServers } from "../dynamic-providers/openstack/nova-servers";
 import { openStackCredentials, OpenStackSession } from "../dynamic-providers/openstack/session";
 import type { PreviousDeployment } from "./observation";
-import type { ObservedRunner } from "./plan";
 
 export interface LostServerPlan {
   /** Unknown for two deployments and idle: deleted by this deployment. */
@@ -55,72 +53,59 @@ export function planLostServers(
 }
 
 /**
- * Lists the stack's fleet servers in Nova (a Keystone login and one paged request) and plans
- * the sweep. Without OpenStack credentials in the environment (`OS_*` or `OS_CLOUD`) it cannot
- * look, and says why.
+ * The stack's fleet servers in Nova (a Keystone login and one paged request). Without OpenStack
+ * credentials in the environment (`OS_*` or `OS_CLOUD`) it cannot look, and says why.
  */
-export async function findLostServers(
+export async function listFleetServers(
   prefix: string,
   stack: string,
-  previous: PreviousDeployment,
-  observed: ObservedRunner[],
-): Promise<LostServerPlan | { skipped: string }> {
+): Promise<FleetServer[] | { skipped: string }> {
   const credentials = openStackCredentials(process.env);
   if ("missing" in credentials) return { skipped: credentials.missing };
   const session = await OpenStackSession.login(credentials);
-  const servers = await listStackServers(session, prefix, stack);
-  const busy = new Set(observed.filter((r) => r.busy).map((r) => r.name));
-  return planLostServers(servers, previous, busy);
+  return listStackServers(session, prefix, stack);
 }
 
-/** The sweep of this deployment, and what its outputs tell the next one. */
-export interface LostServerSweepResult {
-  resource: LostServerSweep;
-  /** Ids of the servers this deployment sweeps. */
-  swept: string[];
-  /** `lostServerCandidates` for the next deployment: new candidates and failed sweeps. */
-  candidates: pulumi.Output<string[]>;
-  /** `knownServerIds` for the next deployment, given the servers declared now. */
-  knownServerIds(declared: pulumi.Input<string>[]): pulumi.Output<string[]>;
+/** The plan when Nova could not be searched: nothing swept, what was known stays known. */
+export function planWithoutSearch(
+  previous: Pick<PreviousDeployment, "knownServerIds">,
+): LostServerPlan {
+  return { sweep: [], candidates: [], stillKnown: previous.knownServerIds };
 }
 
-/** Looks for lost servers, says what it found, and declares the sweep (see the file comment). */
-export async function declareLostServerSweep(
-  prefix: string,
-  stack: string,
-  previous: PreviousDeployment,
-  observed: ObservedRunner[],
-): Promise<LostServerSweepResult> {
-  const found = await findLostServers(prefix, stack, previous, observed);
-  let plan: LostServerPlan;
-  if ("skipped" in found) {
-    pulumi.log.warn(`servers lost by an interrupted up are not looked for: ${found.skipped}`);
-    plan = { sweep: [], candidates: [], stillKnown: previous.knownServerIds };
-  } else plan = found;
+/** What the plan tells the operator: the candidates, and the servers this `up` deletes. */
+export function lostServerWarnings(plan: LostServerPlan): string[] {
   const describe = (list: { id: string; runnerName: string }[]) =>
     list.map((s) => `${s.id} (${s.runnerName})`).join(", ");
+  const warnings: string[] = [];
   if (plan.candidates.length > 0) {
-    pulumi.log.warn(
+    warnings.push(
       `Nova has servers of this stack that its last deployment did not know: ` +
         `${describe(plan.candidates)}; the next up deletes those still unknown and idle then`,
     );
   }
   if (plan.sweep.length > 0) {
-    pulumi.log.warn(
+    warnings.push(
       `Nova has servers of this stack that no deployment recorded (an interrupted up); ` +
         `this up deletes them: ${describe(plan.sweep)}`,
     );
   }
-  const resource = new LostServerSweep("lost-servers", { prefix, stack, servers: plan.sweep });
-  const candidateIds = plan.candidates.map((s) => s.id);
-  return {
-    resource,
-    swept: plan.sweep.map((s) => s.id),
-    candidates: resource.servers.apply((deleted) => {
-      const gone = new Set(deleted.map((s) => s.id));
-      return [...candidateIds, ...plan.sweep.map((s) => s.id).filter((id) => !gone.has(id))];
-    }),
-    knownServerIds: (declared) =>
-      pulumi.all(declared).apply((ids) => [...new Set([...plan.stillKnown, ...ids])].sort()),
-  };
+  return warnings;
+}
+
+/**
+ * `lostServerCandidates` for the next deployment: this one's new candidates, and the servers its
+ * sweep was to delete and did not (`deleted`: what the sweep resource reports).
+ */
+export function nextCandidates(plan: LostServerPlan, deleted: { id: string }[]): string[] {
+  const gone = new Set(deleted.map((s) => s.id));
+  return [
+    ...plan.candidates.map((s) => s.id),
+    ...plan.sweep.map((s) => s.id).filter((id) => !gone.has(id)),
+  ];
+}
+
+/** `knownServerIds` for the next deployment: the servers still known and those declared now. */
+export function nextKnownServerIds(plan: LostServerPlan, declared: string[]): string[] {
+  return [...new Set([...plan.stillKnown, ...declared])].sort();
 }

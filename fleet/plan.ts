@@ -1,6 +1,7 @@
 // Planning of one `pulumi up`: which runners the fleet keeps, which it adds and which it drops,
 // from the runners of the last deployment and one listing of GitHub. A pure function, so
 // `pulumi preview` shows exactly which runners would be replaced or removed.
+import type { RegistrationMode } from "../rules/github";
 
 /** A runner the stack deployed, as its outputs remember it. */
 export interface KnownRunner {
@@ -19,6 +20,22 @@ export interface ObservedRunner {
 
 export type RunnerState = "busy" | "idle" | "booting";
 
+/** Why a runner leaves the fleet; `reason` beside it says the same for people. */
+export type DropCause =
+  | "pool-removed"
+  | "gone-from-github"
+  | "offline-past-boot-grace"
+  | "server-in-error"
+  | "scale-down";
+
+/** A runner the plan leaves out, so Pulumi removes it. */
+export interface DroppedRunner {
+  name: string;
+  pool: string;
+  cause: DropCause;
+  reason: string;
+}
+
 export interface PlanInput {
   namePrefix: string;
   /** Runner names carry the pool name when the stack configured pools. */
@@ -30,7 +47,7 @@ export interface PlanInput {
   now: number;
   bootGraceSeconds: number;
   /** JIT runners exist on GitHub from creation; token-mode runners only once their VM booted. */
-  mode: "jit" | "registration-token";
+  mode: RegistrationMode;
   flushBusy: boolean;
   /**
    * Runners whose server Nova reports in ERROR (see `serversInError`): dead at once, whatever
@@ -48,8 +65,8 @@ export interface PlannedRunner extends KnownRunner {
 export interface FleetPlan {
   /** Runners to declare in this deployment: kept ones first, then new ones. */
   runners: PlannedRunner[];
-  /** Runners left out, so Pulumi removes them, each with the reason. */
-  dropped: { name: string; reason: string }[];
+  /** Runners left out, so Pulumi removes them, each with its cause. */
+  dropped: DroppedRunner[];
   /** GitHub runners with the fleet's prefix that this stack never deployed. */
   orphans: string[];
 }
@@ -66,18 +83,31 @@ export function classify(
   runner: KnownRunner,
   observed: ObservedRunner | undefined,
   input: Pick<PlanInput, "now" | "bootGraceSeconds" | "mode">,
-): { state: RunnerState } | { gone: string } {
+): { state: RunnerState } | { gone: Gone } {
   const ageSeconds = (input.now - Date.parse(runner.createdAt)) / 1000;
   const booting = ageSeconds < input.bootGraceSeconds;
   if (!observed) {
     if (input.mode === "registration-token" && booting) return { state: "booting" };
-    return { gone: "gone from GitHub (its job finished, or it was removed)" };
+    return {
+      gone: {
+        cause: "gone-from-github",
+        reason: "gone from GitHub (its job finished, or it was removed)",
+      },
+    };
   }
   if (observed.busy) return { state: "busy" };
   if (observed.status === "online") return { state: "idle" };
   if (booting) return { state: "booting" };
-  return { gone: `offline for longer than the boot grace period (${input.bootGraceSeconds}s)` };
+  return {
+    gone: {
+      cause: "offline-past-boot-grace",
+      reason: `offline for longer than the boot grace period (${input.bootGraceSeconds}s)`,
+    },
+  };
 }
+
+/** Why a known runner is gone. */
+type Gone = Pick<DroppedRunner, "cause" | "reason">;
 
 /**
  * Plans the fleet. Per pool: busy runners are kept first, then idle ones, then booting ones, up
@@ -91,17 +121,19 @@ export function planFleet(input: PlanInput): FleetPlan {
   const dropped: FleetPlan["dropped"] = [];
   const pools = new Map(input.pools.map((p) => [p.name, p.quantity]));
 
+  const drop = (runner: KnownRunner, gone: Gone) =>
+    dropped.push({ name: runner.name, pool: runner.pool, ...gone });
   for (const runner of input.previous) {
     if (!pools.has(runner.pool))
-      dropped.push({ name: runner.name, reason: `pool ${runner.pool} removed` });
+      drop(runner, { cause: "pool-removed", reason: `pool ${runner.pool} removed` });
   }
   for (const [pool, quantity] of pools) {
     const candidates: PlannedRunner[] = [];
     for (const runner of input.previous.filter((r) => r.pool === pool)) {
-      const verdict = input.serversInError?.has(runner.name)
-        ? { gone: "its server is in ERROR" }
+      const verdict: ReturnType<typeof classify> = input.serversInError?.has(runner.name)
+        ? { gone: { cause: "server-in-error", reason: "its server is in ERROR" } }
         : classify(runner, observedByName.get(runner.name), input);
-      if ("gone" in verdict) dropped.push({ name: runner.name, reason: verdict.gone });
+      if ("gone" in verdict) drop(runner, verdict.gone);
       else candidates.push({ ...runner, state: verdict.state });
     }
     candidates.sort(
@@ -112,7 +144,10 @@ export function planFleet(input: PlanInput): FleetPlan {
     candidates.forEach((runner, i) => {
       if (i < quantity || (runner.state === "busy" && !input.flushBusy)) runners.push(runner);
       else
-        dropped.push({ name: runner.name, reason: `scale down to ${quantity} (${runner.state})` });
+        drop(runner, {
+          cause: "scale-down",
+          reason: `scale down to ${quantity} (${runner.state})`,
+        });
     });
     const kept = runners.filter((r) => r.pool === pool).length;
     for (let i = kept; i < quantity; i++) {

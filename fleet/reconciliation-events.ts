@@ -1,6 +1,9 @@
 // The `reconciliation` metrics event of one `pulumi up`, per pool: what the plan found and kept.
-import type { FleetPlan } from "./plan";
+import type { DropCause, FleetPlan } from "./plan";
 import { reconciliationEvent, ReconciliationEvent } from "../dynamic-providers/metrics/events";
+
+/** The causes that count a runner as crashed: it was seen on GitHub and never came online. */
+const CRASHED: readonly DropCause[] = ["offline-past-boot-grace"];
 
 /**
  * One event per pool: runners the plan dropped as dead (offline past the boot grace) are
@@ -10,7 +13,6 @@ import { reconciliationEvent, ReconciliationEvent } from "../dynamic-providers/m
 export function reconciliationEvents(
   plan: FleetPlan,
   pools: { name: string; quantity: number }[],
-  poolOfRunner: (name: string) => string | undefined,
   timestamp: number,
   duration: number,
 ): ReconciliationEvent[] {
@@ -19,9 +21,8 @@ export function reconciliationEvents(
     return reconciliationEvent({
       flavor: pool.name,
       timestamp,
-      crashedRunners: plan.dropped.filter(
-        (d) => poolOfRunner(d.name) === pool.name && d.reason.startsWith("offline"),
-      ).length,
+      crashedRunners: plan.dropped.filter((d) => d.pool === pool.name && CRASHED.includes(d.cause))
+        .length,
       idleRunners: runners.filter((r) => r.state === "idle" || r.state === "booting").length,
       activeRunners: runners.filter((r) => r.state === "busy").length,
       expectedRunners: pool.quantity,

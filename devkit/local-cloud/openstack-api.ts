@@ -1,3 +1,11 @@
+// The test side's one OpenStack REST client: checks what exists through the real APIs, as an
+// operator would, independently of the program under test and of its provider plugin, and makes
+// or removes what tests stand up by hand (servers, keypairs, images). Talks to the local cloud on
+// 127.0.0.1 only.
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import { pipeline } from "node:stream/promises";
 import { cloudEnv } from "./cloud-env";
 
 /** A server as Nova's API returns it (the fields the tests read). */
@@ -11,14 +19,12 @@ export interface NovaServer {
   "OS-EXT-SRV-ATTR:user_data"?: string;
 }
 
-/**
- * A minimal OpenStack REST client for tests: checks what exists through the real APIs, as an
- * operator would, independently of the program under test and of its provider plugin.
- */
 export class OpenStackApi {
   private constructor(
     private readonly token: string,
     private readonly endpoints: Record<string, string>,
+    /** The logged-in user's id. */
+    readonly userId: string,
   ) {}
 
   /** Logs in as the tenant user, or as the admin with `admin: true`. */
@@ -46,14 +52,21 @@ export class OpenStackApi {
     });
     if (res.status !== 201) throw new Error(`keystone login as ${user}: HTTP ${res.status}`);
     const body = (await res.json()) as {
-      token: { catalog: { type: string; endpoints: { interface: string; url: string }[] }[] };
+      token: {
+        user: { id: string };
+        catalog: { type: string; endpoints: { interface: string; url: string }[] }[];
+      };
     };
     const endpoints: Record<string, string> = {};
     for (const service of body.token.catalog) {
       const pub = service.endpoints.find((e) => e.interface === "public");
       if (pub) endpoints[service.type] = pub.url.replace(/\/$/, "");
     }
-    return new OpenStackApi(res.headers.get("x-subject-token") ?? "", endpoints);
+    return new OpenStackApi(
+      res.headers.get("x-subject-token") ?? "",
+      endpoints,
+      body.token.user.id,
+    );
   }
 
   /** The public URL of a service of the catalog (`compute`, `network`, `image`). */
@@ -70,6 +83,79 @@ export class OpenStackApi {
       headers: { "x-auth-token": this.token, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+  }
+
+  /** A request; `body` is sent as JSON unless it is a Buffer. Throws unless 2xx. */
+  async checked(
+    service: string,
+    method: string,
+    path: string,
+    opts: {
+      body?: unknown;
+      microversion?: string;
+      headers?: Record<string, string>;
+      timeoutMs?: number;
+    } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { "x-auth-token": this.token, ...opts.headers };
+    if (opts.microversion) headers["openstack-api-version"] = `compute ${opts.microversion}`;
+    let body: RequestInit["body"];
+    if (Buffer.isBuffer(opts.body)) {
+      body = new Uint8Array(opts.body);
+      headers["content-type"] ??= "application/octet-stream";
+    } else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await fetch(`${this.endpoint(service)}${path}`, {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000),
+    });
+    if (!res.ok) {
+      throw new OpenStackError(
+        res.status,
+        `${method} ${service}${path}: HTTP ${res.status} ${await res.text()}`,
+      );
+    }
+    return res;
+  }
+
+  /**
+   * Streams a GET's body into a file. node:http rather than fetch: undici can trip over its own
+   * assertion when a server closes the connection while a large body is paused by backpressure.
+   */
+  async download(service: string, path: string, file: string, timeoutMs = 600_000): Promise<void> {
+    const url = new URL(`${this.endpoint(service)}${path}`);
+    const get = url.protocol === "https:" ? https.get : http.get;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = get(
+        url,
+        { headers: { "x-auth-token": this.token }, timeout: timeoutMs },
+        resolve,
+      );
+      req.on("timeout", () => req.destroy(new Error(`GET ${service}${path}: timed out`)));
+      req.on("error", reject);
+    });
+    if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
+      res.resume();
+      throw new OpenStackError(
+        res.statusCode ?? 0,
+        `GET ${service}${path}: HTTP ${res.statusCode}`,
+      );
+    }
+    await pipeline(res, fs.createWriteStream(file));
+  }
+
+  async json<T>(
+    service: string,
+    method: string,
+    path: string,
+    opts: { body?: unknown; microversion?: string } = {},
+  ): Promise<T> {
+    const res = await this.checked(service, method, path, opts);
+    return (res.status === 204 ? undefined : await res.json()) as T;
   }
 
   async get<T>(service: string, path: string, microversion?: string): Promise<T> {
@@ -173,5 +259,15 @@ export class OpenStackApi {
         "/v2/images",
       )
     ).images;
+  }
+}
+
+/** A non-2xx answer of an OpenStack API. */
+export class OpenStackError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
   }
 }

@@ -42,7 +42,6 @@ import {
   removeHostNetworkSync,
   type Ipv4Subnet,
 } from "./host-network";
-import { OpenStackSession } from "../local-cloud/openstack-session";
 import { RunnerImageCache } from "./runner-image";
 
 export interface RunnerHostSimulatorOptions {
@@ -318,7 +317,6 @@ class Simulator implements RunnerHostSimulator {
   private readonly foreign = new Set<string>();
   private readonly logLines: string[] = [];
   private api?: OpenStackApi;
-  private session?: OpenStackSession;
   private loggedInAt = 0;
   private images: RunnerImageCache;
   private agentTarball?: Buffer;
@@ -355,7 +353,7 @@ class Simulator implements RunnerHostSimulator {
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
     }
     this.images = new RunnerImageCache(path.join(this.simDir, "images"), async (id, file) =>
-      (await this.openstack()).session.download("image", `/v2/images/${id}/file`, file),
+      (await this.openstack()).api.download("image", `/v2/images/${id}/file`, file),
     );
   }
 
@@ -503,15 +501,12 @@ class Simulator implements RunnerHostSimulator {
   // ---- OpenStack --------------------------------------------------------------------------------
 
   /** Admin clients; logs in again after 30 minutes (Keystone tokens last an hour). */
-  private async openstack(): Promise<{ api: OpenStackApi; session: OpenStackSession }> {
-    if (!this.api || !this.session || Date.now() - this.loggedInAt > 30 * 60_000) {
-      [this.api, this.session] = await Promise.all([
-        OpenStackApi.login({ admin: true }),
-        OpenStackSession.login({ admin: true }),
-      ]);
+  private async openstack(): Promise<{ api: OpenStackApi }> {
+    if (!this.api || Date.now() - this.loggedInAt > 30 * 60_000) {
+      this.api = await OpenStackApi.login({ admin: true });
       this.loggedInAt = Date.now();
     }
-    return { api: this.api, session: this.session };
+    return { api: this.api };
   }
 
   private async subnetFor(address: string): Promise<Ipv4Subnet> {

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { cloudEnv } from "../../devkit/local-cloud/cloud-env";
 import { sleep } from "../../devkit/runner-hosts/commands";
-import { OpenStackError, OpenStackSession } from "../../devkit/local-cloud/openstack-session";
+import { OpenStackApi, OpenStackError } from "../../devkit/local-cloud/openstack-api";
 import { mbrWithLinuxPartition } from "../../devkit/runner-hosts/partition-table";
 
 /** An OpenSSH ed25519 key pair made with ssh-keygen, in a temporary folder. */
@@ -35,10 +35,10 @@ export class TenantFixtures {
   private readonly keypairs = new Set<string>();
   private readonly images = new Set<string>();
 
-  private constructor(readonly session: OpenStackSession) {}
+  private constructor(readonly session: OpenStackApi) {}
 
   static async login(): Promise<TenantFixtures> {
-    return new TenantFixtures(await OpenStackSession.login());
+    return new TenantFixtures(await OpenStackApi.login());
   }
 
   async createKeypair(name: string, publicKey: string): Promise<void> {
@@ -54,7 +54,7 @@ export class TenantFixtures {
       body: { name, disk_format: diskFormat, container_format: "bare", visibility: "private" },
     });
     this.images.add(image.id);
-    await this.session.request("image", "PUT", `/v2/images/${image.id}/file`, { body: data });
+    await this.session.checked("image", "PUT", `/v2/images/${image.id}/file`, { body: data });
     for (let i = 0; i < 100; i++) {
       const got = await this.session.json<{ status: string }>(
         "image",
@@ -139,7 +139,7 @@ export class TenantFixtures {
   /** Deletes the server and waits until Nova no longer lists it. */
   async deleteServer(id: string): Promise<void> {
     try {
-      await this.session.request("compute", "DELETE", `/servers/${id}`);
+      await this.session.checked("compute", "DELETE", `/servers/${id}`);
     } catch (err) {
       if (!(err instanceof OpenStackError && err.status === 404)) throw err;
     }
@@ -158,12 +158,12 @@ export class TenantFixtures {
     );
     for (const name of this.keypairs) {
       await this.session
-        .request("compute", "DELETE", `/os-keypairs/${encodeURIComponent(name)}`)
+        .checked("compute", "DELETE", `/os-keypairs/${encodeURIComponent(name)}`)
         .catch((e) => errors.push(e));
     }
     for (const id of this.images) {
       await this.session
-        .request("image", "DELETE", `/v2/images/${id}`)
+        .checked("image", "DELETE", `/v2/images/${id}`)
         .catch((e) => errors.push(e));
     }
     this.keypairs.clear();

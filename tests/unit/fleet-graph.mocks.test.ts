@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { FleetConfig } from "../../config/fleet-config";
 import type { FleetPlan } from "../../fleet/plan";
 // Components create no resources at import time, so they can be imported before setMocks runs.
-import { RunnerFleet } from "../../components/runner-fleet";
+import { declareFleet } from "../../program";
 import { RunnerImage } from "../../components/runner-image";
 import { RunnerSecurityGroup } from "../../components/runner-security-group";
 
@@ -83,9 +83,7 @@ function planOf(names: [string, string][]): FleetPlan {
 
 async function deployFleet(config: FleetConfig, plan: FleetPlan, token?: string) {
   created.length = 0;
-  const fleet = new RunnerFleet("fleet", {
-    config,
-    plan,
+  const fleet = declareFleet(config, plan, {
     imageId: "image-id",
     securityGroupName: "ci-runners",
     repoPolicyComplianceToken: token ? pulumi.secret(token) : undefined,

@@ -68,6 +68,8 @@ describe("fleet plan", function () {
       ["ci-b"],
     );
     assert.match(plan.dropped[0].reason, /gone from GitHub/);
+    assert.equal(plan.dropped[0].cause, "gone-from-github");
+    assert.equal(plan.dropped[0].pool, "default");
   });
 
   it("scales 3 to 1 keeping the busy runner, dropping idle ones", function () {
@@ -108,6 +110,7 @@ describe("fleet plan", function () {
       ["ci-a"],
     );
     assert.match(flushed.dropped[0].reason, /scale down to 1 \(busy\)/);
+    assert.equal(flushed.dropped[0].cause, "scale-down");
   });
 
   it("keeps an offline runner inside the boot grace period, drops it after", function () {
@@ -116,6 +119,7 @@ describe("fleet plan", function () {
     assert.equal(young.runners.find((r) => r.name === "ci-a")?.state, "booting");
     const old = planFleet(input({ previous: [known("ci-a", 30)], observed }));
     assert.match(old.dropped[0].reason, /offline for longer than the boot grace period \(1380s\)/);
+    assert.equal(old.dropped[0].cause, "offline-past-boot-grace");
   });
 
   it("drops a booting runner at once when its server is in ERROR", function () {
@@ -123,7 +127,9 @@ describe("fleet plan", function () {
     const plan = planFleet(
       input({ previous: [known("ci-a", 5)], observed, serversInError: new Set(["ci-a"]) }),
     );
-    assert.deepEqual(plan.dropped, [{ name: "ci-a", reason: "its server is in ERROR" }]);
+    assert.deepEqual(plan.dropped, [
+      { name: "ci-a", pool: "default", cause: "server-in-error", reason: "its server is in ERROR" },
+    ]);
     assert.ok(!plan.runners.some((r) => r.name === "ci-a"));
     assert.equal(plan.runners.length, 3);
   });
@@ -156,7 +162,9 @@ describe("fleet plan", function () {
         ["ci-gpu-000000000002", "gpu"],
       ],
     );
-    assert.deepEqual(plan.dropped, [{ name: "ci-old-a", reason: "pool old removed" }]);
+    assert.deepEqual(plan.dropped, [
+      { name: "ci-old-a", pool: "old", cause: "pool-removed", reason: "pool old removed" },
+    ]);
   });
 
   it("never reuses a name, and reports GitHub runners it did not deploy as orphans", function () {

@@ -14,8 +14,10 @@ describe("reconciliation metrics", function () {
         { name: "b-1", pool: "b", createdAt: at, state: "idle" },
       ],
       dropped: [
-        { name: "a-9", reason: "offline for longer than the boot grace period (1380s)" },
-        { name: "a-8", reason: "gone from GitHub (its job finished, or it was removed)" },
+        // The human reasons do not count: the cause does.
+        { name: "a-9", pool: "a", cause: "offline-past-boot-grace", reason: "…" },
+        { name: "a-8", pool: "a", cause: "gone-from-github", reason: "offline…" },
+        { name: "b-9", pool: "b", cause: "server-in-error", reason: "its server is in ERROR" },
       ],
       orphans: [],
     };
@@ -25,7 +27,6 @@ describe("reconciliation metrics", function () {
         { name: "a", quantity: 4 },
         { name: "b", quantity: 2 },
       ],
-      (name) => name.split("-")[0],
       1_700_000_000,
       1.5,
     );
