@@ -68,7 +68,7 @@ export interface UserDataOptions {
   runnerDir?: string;
   /**
    * Directory the metrics files are written to, pulled over SSH before the server is deleted.
-   * @default "/home/ubuntu/metrics-exchange"
+   * @default METRICS_DIR (rules/metrics-exchange.ts)
    */
   metricsDir?: string;
   /** @default no proxy settings */

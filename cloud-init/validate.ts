@@ -12,7 +12,7 @@ import {
   port,
   sshFingerprint,
 } from "../rules/formats";
-import { label, runnerName } from "../rules/github";
+import { label, registrationMode, runnerName } from "../rules/github";
 import type { Rule } from "../rules/rule";
 import type { UserDataOptions } from "./options";
 
@@ -76,7 +76,7 @@ function checkRegistration(problems: Problems, reg: UserDataOptions["registratio
       "registration.mode",
       (reg as { mode?: unknown })?.mode,
       false,
-      '"jit" or "registration-token"',
+      registrationMode.allowed,
     );
   }
 }

@@ -161,7 +161,7 @@ export class GitHubRunnerProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async delete(id: string, props: RunnerRegistrationOutputs) {
-    // Its guard, deleted first in this same provider process, usually released it already.
+    // Its teardown, deleted first in this same provider process, usually released it already.
     if (props.runnerId && releasedRunners().has(`${props.apiUrl} ${props.path} ${props.runnerId}`))
       return;
     const { octokit } = await this.client(props.apiUrl);
@@ -236,15 +236,15 @@ export interface GitHubRunnerArgs {
   name: pulumi.Input<string>;
   /** Labels; `self-hosted` and `linux` are added. @default none beyond the two */
   labels?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Runner group name, for organisations. @default "Default" */
+  /** Runner group name, for organisations. @default settingDefaults.runnerGroup */
   runnerGroup?: pulumi.Input<string>;
   /** JIT config, or a registration token for GHES < 3.10. @default "jit" */
   mode?: pulumi.Input<RegistrationMode>;
-  /** GitHub API base URL. @default "https://api.github.com" */
+  /** GitHub API base URL. @default settingDefaults.githubApiUrl (rules/settings.ts) */
   apiUrl?: pulumi.Input<string>;
-  /** Seconds a token-mode runner may stay unregistered before it counts as gone. @default 1380 */
+  /** Seconds a token-mode runner may stay unregistered before it counts as gone. @default settingDefaults.bootGraceSeconds */
   bootGraceSeconds?: pulumi.Input<number>;
-  /** Seconds a delete waits for a busy runner's job to end. @default 600 */
+  /** Seconds a delete waits for a busy runner's job to end. @default settingDefaults.busyWaitSeconds */
   busyWaitSeconds?: pulumi.Input<number>;
   /** Remove a busy runner anyway, failing its job. @default false */
   flushBusy?: pulumi.Input<boolean>;

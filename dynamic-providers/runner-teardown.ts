@@ -1,5 +1,6 @@
-// RunnerTeardown (type token `github:RunnerGuard`, child `<runner>-guard`): a resource that depends on a runner's server, so Pulumi deletes it *before* the
-// server. Its delete releases the runner on GitHub first (204 idle → go on; 422 busy → wait, or
+// RunnerTeardown (type token `github:RunnerGuard` and child `<runner>-guard`, as the state knows
+// it): a resource that depends on a runner's server, so Pulumi deletes it *before* the server. Its
+// delete releases the runner on GitHub first (204 idle → go on; 422 busy → wait, or
 // with flushBusy go on), so a server is never deleted under a running job; then it pulls the
 // runner's metrics over SSH (failures are warnings: they never block a delete).
 import * as pulumi from "@pulumi/pulumi";
@@ -24,13 +25,13 @@ export interface TeardownMetrics {
   logPath: string;
 }
 
-/** The guard's inputs, as the state holds them. */
+/** The teardown's inputs, as the state holds them. */
 export interface RunnerTeardownInputs {
   apiUrl: string;
   path: string;
   name: string;
   runnerId: number;
-  /** The server it guards: a new server needs a new guard. */
+  /** The server it tears down: a new server needs a new teardown. */
   serverId: string;
   busyWaitSeconds: number;
   flushBusy: boolean;
@@ -84,7 +85,7 @@ export class RunnerTeardownProvider implements pulumi.dynamic.ResourceProvider {
   }
 }
 
-/** Arguments of a runner's guard. */
+/** Arguments of a runner's teardown. */
 export interface RunnerTeardownArgs {
   apiUrl: pulumi.Input<string>;
   path: pulumi.Input<string>;

@@ -12,6 +12,9 @@ export const registrationMode: Rule = {
   test: (v) => registrationModes.includes(v as RegistrationMode),
 };
 
+/** The API of github.com (GitHub Enterprise Server has its own, ending in /api/v3). */
+export const GITHUB_COM_API_URL = "https://api.github.com";
+
 /** GitHub runner names are at most 64 characters. */
 export const RUNNER_NAME_MAX = 64;
 
@@ -76,7 +79,6 @@ export function ownerPrefix(path: string): string {
 /** The web URL `config.sh --url` expects, from the API URL (api.github.com or GHES /api/v3). */
 export function gitHubWebUrl(apiUrl: string, path: string): string {
   const base = apiUrl.replace(/\/$/, "");
-  const web =
-    base === "https://api.github.com" ? "https://github.com" : base.replace(/\/api\/v3$/, "");
+  const web = base === GITHUB_COM_API_URL ? "https://github.com" : base.replace(/\/api\/v3$/, "");
   return `${web}/${path}`;
 }

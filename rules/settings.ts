@@ -1,10 +1,10 @@
 // Defaults and ranges of the settings that both the stack config and the providers' inputs carry:
 // the config validates what an operator writes, the providers' `check` what the state holds.
-import type { RegistrationMode } from "./github";
+import { GITHUB_COM_API_URL, RegistrationMode } from "./github";
 import { integerRule } from "./rule";
 
 export const settingDefaults = {
-  githubApiUrl: "https://api.github.com",
+  githubApiUrl: GITHUB_COM_API_URL,
   runnerGroup: "Default",
   registrationMode: "jit" as RegistrationMode,
   /** 23 minutes: a slow image boots and registers well within it. */

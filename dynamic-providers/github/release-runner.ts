@@ -1,5 +1,5 @@
 // Releasing a runner on GitHub before its server goes: shared by the registration's delete and
-// the guard's. A module of its own: the guard needs this, not the whole registration provider.
+// the teardown's. A module of its own: the teardown needs this, not the whole registration provider.
 import { ownerPrefix } from "../../rules/github";
 import { describeGitHubError, gitHubClient, httpStatus } from "./client";
 import { forgetListings } from "./runner-listing";
@@ -16,7 +16,7 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * Runners this provider process removed from GitHub (`apiUrl path id`), so the registration's
- * own delete, which runs after its guard's, does not ask GitHub again: a runner costs two
+ * own delete, which runs after its teardown's, does not ask GitHub again: a runner costs two
  * requests over its life, its JIT config and one DELETE.
  */
 export function releasedRunners(): Set<string> {

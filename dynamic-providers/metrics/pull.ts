@@ -1,5 +1,5 @@
 // Runner metrics: before a runner's server is deleted, its metrics files are pulled over SSH and
-// turned into JSON-lines events (see metrics-events.ts) appended to a log file.
+// turned into JSON-lines events (see events.ts) appended to a log file.
 //
 // Nothing here throws for SSH or file problems: a refused, timed-out or unauthenticated
 // connection, a host key other than the pinned one, a file over the size limit or a corrupt file
@@ -39,7 +39,7 @@ export interface MetricsTarget {
    * given, any other host key is refused and nothing is read.
    */
   hostPublicKey?: string;
-  /** @default "/home/ubuntu/metrics-exchange" */
+  /** @default METRICS_DIR (rules/metrics-exchange.ts) */
   metricsDir?: string;
   /** The fleet's pool (flavor) name, put in every event. */
   flavor: string;

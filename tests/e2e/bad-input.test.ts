@@ -485,6 +485,18 @@ const rows: Row[] = [
     ],
   },
   {
+    // The userdata refused an empty list that the config took (rules/formats.ts `commaList`).
+    what: "proxy.noProxy empty",
+    change: { proxy: '{"noProxy":""}' },
+    problems: [line('`proxy.noProxy` must be a comma-separated list without spaces, got ""')],
+  },
+  {
+    // The config took 1 to any number of host characters; the userdata (and DNS) at most 253.
+    what: "proxy.aproxyAddress with a 254-character host",
+    change: { proxy: `{"aproxyAddress":"${"h".repeat(254)}:3128"}` },
+    problems: [line(`\`proxy.aproxyAddress\` ${APROXY_ALLOWED}, got "${"h".repeat(254)}:3128"`)],
+  },
+  {
     what: "proxy.aproxyAddress without a port",
     change: { proxy: '{"aproxyAddress":"proxy.example"}' },
     problems: [line(`\`proxy.aproxyAddress\` ${APROXY_ALLOWED}, got "proxy.example"`)],

@@ -1,0 +1,32 @@
+// State in the wild loads each dynamic provider by the address it recorded (module file and
+// export name, dynamic-providers/state-addresses.ts): each must still load a provider class.
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { stateAddresses } from "../../dynamic-providers/state-addresses";
+
+const folder = path.resolve(__dirname, "..", "..", "dynamic-providers");
+
+describe("dynamic providers' state addresses", function () {
+  for (const [what, { module, exportName }] of Object.entries(stateAddresses)) {
+    it(`${what}: ${module}.ts exports the provider class ${exportName}`, async function () {
+      const loaded = (await import(path.join(folder, `${module}.ts`))) as Record<string, unknown>;
+      const Provider = loaded[exportName] as (new () => Record<string, unknown>) | undefined;
+      assert.equal(typeof Provider, "function");
+      const provider = new (Provider as new () => Record<string, unknown>)();
+      assert.equal(typeof provider.create, "function");
+      assert.equal(typeof provider.delete, "function");
+    });
+  }
+
+  it("the addresses are those released state holds (none may change)", function () {
+    assert.deepEqual(
+      Object.values(stateAddresses).map((a) => `${a.module}#${a.exportName}`),
+      [
+        "github-runner#GitHubRunnerProvider",
+        "runner-guard#RunnerGuardProvider",
+        "ssh-host-key#SshHostKeyProvider",
+        "lost-server-sweep#LostServerSweepProvider",
+      ],
+    );
+  });
+});
