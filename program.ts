@@ -11,7 +11,7 @@ import { RunnerSecurityGroup } from "./components/runner-security-group";
 import { FleetConfig, parseFleetConfig } from "./config/fleet-config";
 import { GitHubCredentials, resolveCredentials } from "./dynamic-providers/github/client";
 import { LostServerSweep } from "./dynamic-providers/lost-server-sweep";
-import { appendMetricsEvents } from "./dynamic-providers/metrics/pull";
+import { appendMetricsEvents } from "./dynamic-providers/metrics/log";
 import type { FleetServer } from "./dynamic-providers/openstack/nova-servers";
 import {
   listFleetServers,

@@ -1,7 +1,7 @@
 import * as crypto from "node:crypto";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import { GitHubRunner } from "../dynamic-providers/github-runner";
+import { RunnerRegistration } from "../dynamic-providers/runner-registration";
 import { RunnerTeardown } from "../dynamic-providers/runner-teardown";
 import { SshHostKey } from "../dynamic-providers/ssh-host-key";
 import { renderUserData, RunnerUserDataSettings } from "../cloud-init";
@@ -81,7 +81,7 @@ export class RunnerServer extends pulumi.ComponentResource {
       { comment: args.runnerName },
       { parent: this },
     );
-    const registration = new GitHubRunner(
+    const registration = new RunnerRegistration(
       `${name}-registration`,
       {
         apiUrl: gh.apiUrl,

@@ -2,7 +2,7 @@
 // `refresh` after one runner's job finished (it leaves the state), `destroy` (none left), and the
 // JIT configs as secrets: never in plaintext in the state.
 import * as assert from "node:assert/strict";
-import { GitHubRunner } from "../../dynamic-providers/github-runner";
+import { RunnerRegistration } from "../../dynamic-providers/runner-registration";
 import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
 import { createTestStack, stateFileText, TestStack } from "../../devkit/pulumi/test-stack";
 
@@ -16,7 +16,12 @@ describe("GitHub registrations on the real engine", function () {
     test = await createTestStack("registrations", async () => {
       const runners = names.map(
         (name) =>
-          new GitHubRunner(name, { apiUrl: gh.url, path: "acme/widgets", name, labels: ["e2e"] }),
+          new RunnerRegistration(name, {
+            apiUrl: gh.url,
+            path: "acme/widgets",
+            name,
+            labels: ["e2e"],
+          }),
       );
       return { ids: runners.map((r) => r.runnerId), jit: runners[0].encodedJitConfig };
     });

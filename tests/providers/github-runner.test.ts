@@ -3,17 +3,17 @@
 import * as assert from "node:assert/strict";
 import { gitHubClient } from "../../dynamic-providers/github/client";
 import {
-  GitHubRunnerProvider,
+  RunnerRegistrationProvider,
   RunnerRegistrationOutputs,
-} from "../../dynamic-providers/github-runner";
+} from "../../dynamic-providers/runner-registration";
 import { releaseRunner } from "../../dynamic-providers/github/release-runner";
 import { checkRegistrationInputs } from "../../dynamic-providers/github/registration-inputs";
 import { forgetListings } from "../../dynamic-providers/github/runner-listing";
 import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
 
 /** A provider configured as the engine would: the token from the stack config. */
-async function providerWith(token: string): Promise<GitHubRunnerProvider> {
-  const provider = new GitHubRunnerProvider();
+async function providerWith(token: string): Promise<RunnerRegistrationProvider> {
+  const provider = new RunnerRegistrationProvider();
   await provider.configure({
     config: {
       get: (k: string) => (k === "runner-fleet:githubToken" ? token : undefined),
@@ -26,13 +26,13 @@ async function providerWith(token: string): Promise<GitHubRunnerProvider> {
   return provider;
 }
 
-describe("GitHubRunner provider against the GitHub double", function () {
+describe("RunnerRegistration provider against the GitHub double", function () {
   this.timeout(60_000);
   // No write pacing against the double: GitHub's pacing is tested by the fault suite's counts.
   before(() => (process.env.RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS = "0"));
   after(() => delete process.env.RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS);
   let gh: GitHubDouble;
-  let provider: GitHubRunnerProvider;
+  let provider: RunnerRegistrationProvider;
   let seq = 0;
 
   const inputs = (extra: Record<string, unknown> = {}) =>

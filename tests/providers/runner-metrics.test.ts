@@ -6,11 +6,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  appendMetricsEvents,
-  extractRunnerMetrics,
-  MetricsTarget,
-} from "../../dynamic-providers/metrics/pull";
+import { appendMetricsEvents } from "../../dynamic-providers/metrics/log";
+import { extractRunnerMetrics, MetricsTarget } from "../../dynamic-providers/metrics/pull";
 import { sshFingerprint } from "../../dynamic-providers/ssh/keys";
 import {
   generateEd25519OpenSsh,
