@@ -1,7 +1,6 @@
 // The fleet program, as its flow: read the settings, observe the world, plan, report, declare the
 // resources, and return the outputs the next deployment observes. `index.ts` runs it under the
 // Pulumi CLI; the tests and the sandbox run it through the Automation API.
-import * as crypto from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { RunnerUserDataSettings } from "./cloud-init";
@@ -12,7 +11,6 @@ import { FleetConfig, parseFleetConfig } from "./config/fleet-config";
 import { GitHubCredentials, resolveCredentials } from "./dynamic-providers/github/client";
 import { LostServerSweep } from "./dynamic-providers/lost-server-sweep";
 import { appendMetricsEvents } from "./dynamic-providers/metrics/log";
-import type { FleetServer } from "./dynamic-providers/openstack/nova-servers";
 import {
   listFleetServers,
   LostServerPlan,
@@ -30,7 +28,7 @@ import {
   serversInError,
   stackIdentity,
 } from "./fleet/observation";
-import { FleetPlan, ObservedRunner, planFleet } from "./fleet/plan";
+import { FleetPlan, ObservedRunner, planFleet, randomRunnerSuffix } from "./fleet/plan";
 import { reconciliationEvents } from "./fleet/reconciliation-events";
 
 export async function fleetProgram() {
@@ -39,10 +37,12 @@ export async function fleetProgram() {
   const world = await observe(settings);
   // One clock for every decision of this deployment: ages, boot grace, new runners' createdAt.
   const now = Date.now();
-  const plan = await planDeployment(settings, world, now);
-  await report(settings, plan, now, (Date.now() - started) / 1000);
-  const declared = declare(settings, world, plan);
-  return outputs(plan, declared);
+  const fleet = await planRunners(settings, world, now);
+  await report(settings, fleet, now, (Date.now() - started) / 1000);
+  const lostServers = await planLostServerSweep(settings, world);
+  const runnerVersion = await resolveRunnerVersion(settings);
+  const declared = declare(settings, { fleet, lostServers, runnerVersion });
+  return outputs({ fleet, lostServers }, declared);
 }
 
 /** The stack config, validated, with the credentials and secrets the program itself needs. */
@@ -67,60 +67,31 @@ function readSettings(): Settings {
   };
 }
 
-/** What the program sees before it decides anything. */
+/** What the program sees before it decides which runners to keep. */
 interface World {
   /** What the last completed deployment's outputs say. */
   previous: PreviousDeployment;
   /** The runners GitHub lists with the fleet's prefix. */
   github: ObservedRunner[];
-  /** The stack's servers in Nova, or why they could not be listed. */
-  fleetServers: FleetServer[] | { skipped: string };
-  /** For a build of `latest`: the runner version that stands for now. */
-  latestRunnerVersion?: string;
 }
 
-async function observe({ config, credentials, stack }: Settings): Promise<World> {
-  const previous = await previousDeployment();
-  const github = await observedRunners(
-    config.githubApiUrl,
-    config.githubPath,
-    config.namePrefix,
-    credentials,
-  );
-  const fleetServers = await listFleetServers(config.namePrefix, stack);
-  const image = config.image;
+async function observe({ config, credentials }: Settings): Promise<World> {
   return {
-    previous,
-    github,
-    fleetServers,
-    latestRunnerVersion:
-      image.kind === "build" && image.runnerVersion === "latest"
-        ? await latestRunnerVersion(
-            config.githubApiUrl,
-            config.githubPath,
-            image.architecture,
-            credentials,
-          )
-        : undefined,
+    previous: await previousDeployment(),
+    github: await observedRunners(
+      config.githubApiUrl,
+      config.githubPath,
+      config.namePrefix,
+      credentials,
+    ),
   };
 }
 
-/** The runners to keep, make and drop, and the lost servers to sweep. */
-interface DeploymentPlan {
-  fleet: FleetPlan;
-  lostServers: LostServerPlan;
-  /** Why Nova was not searched for lost servers, if it was not. */
-  lostServerSearchSkipped?: string;
-}
-
-async function planDeployment(
-  { config }: Settings,
-  world: World,
-  now: number,
-): Promise<DeploymentPlan> {
+/** The runners to keep, make and drop, on the deployment's clock. */
+async function planRunners({ config }: Settings, world: World, now: number): Promise<FleetPlan> {
   const previous = world.previous.runners;
   const timing = { now, bootGraceSeconds: config.bootGraceSeconds, mode: config.registrationMode };
-  const fleet = planFleet({
+  return planFleet({
     namePrefix: config.namePrefix,
     namedPools: config.namedPools,
     pools: config.pools,
@@ -129,47 +100,67 @@ async function planDeployment(
     ...timing,
     flushBusy: config.flushBusy,
     serversInError: await serversInError(previous, world.github, timing),
-    randomSuffix: () => crypto.randomBytes(6).toString("hex"),
+    randomSuffix: randomRunnerSuffix,
   });
-  if ("skipped" in world.fleetServers) {
-    return {
-      fleet,
-      lostServers: planWithoutSearch(world.previous),
-      lostServerSearchSkipped: world.fleetServers.skipped,
-    };
-  }
-  const busy = new Set(world.github.filter((r) => r.busy).map((r) => r.name));
-  return { fleet, lostServers: planLostServers(world.fleetServers, world.previous, busy) };
 }
 
-/** Says what the plan does, and records it as metrics on a real `up`. */
+/** Says which runners leave and why, and records the plan as metrics on a real `up`. */
 async function report(
   { config }: Settings,
-  plan: DeploymentPlan,
+  fleet: FleetPlan,
   now: number,
   planningSeconds: number,
 ): Promise<void> {
   if (config.metrics.enabled && !pulumi.runtime.isDryRun()) {
     await appendMetricsEvents(
       path.resolve(config.metrics.logPath),
-      reconciliationEvents(plan.fleet, config.pools, Math.floor(now / 1000), planningSeconds),
+      reconciliationEvents(fleet, config.pools, Math.floor(now / 1000), planningSeconds),
     );
   }
-  for (const { name, reason } of plan.fleet.dropped) {
+  for (const { name, reason } of fleet.dropped) {
     pulumi.log.info(`runner ${name} leaves the fleet: ${reason}`);
   }
-  if (plan.fleet.orphans.length > 0) {
+  if (fleet.orphans.length > 0) {
     pulumi.log.warn(
       `GitHub lists runners with the fleet's prefix that this stack did not deploy: ` +
-        `${plan.fleet.orphans.join(", ")}; remove them on GitHub, or use another namePrefix`,
+        `${fleet.orphans.join(", ")}; remove them on GitHub, or use another namePrefix`,
     );
   }
-  if (plan.lostServerSearchSkipped) {
-    pulumi.log.warn(
-      `servers lost by an interrupted up are not looked for: ${plan.lostServerSearchSkipped}`,
-    );
+}
+
+/** Searches Nova for servers no deployment recorded, plans their sweep and says so. */
+async function planLostServerSweep(
+  { config, stack }: Settings,
+  world: World,
+): Promise<LostServerPlan> {
+  const servers = await listFleetServers(config.namePrefix, stack);
+  if ("skipped" in servers) {
+    pulumi.log.warn(`servers lost by an interrupted up are not looked for: ${servers.skipped}`);
+    return planWithoutSearch(world.previous);
   }
-  for (const warning of lostServerWarnings(plan.lostServers)) pulumi.log.warn(warning);
+  const busy = new Set(world.github.filter((r) => r.busy).map((r) => r.name));
+  const plan = planLostServers(servers, world.previous, busy);
+  for (const warning of lostServerWarnings(plan)) pulumi.log.warn(warning);
+  return plan;
+}
+
+/** For a build of `latest`: the runner version that stands for it now. */
+async function resolveRunnerVersion({ config, credentials }: Settings) {
+  const image = config.image;
+  if (image.kind !== "build" || image.runnerVersion !== "latest") return undefined;
+  return latestRunnerVersion(
+    config.githubApiUrl,
+    config.githubPath,
+    image.architecture,
+    credentials,
+  );
+}
+
+/** What this deployment does. */
+interface DeploymentPlan {
+  fleet: FleetPlan;
+  lostServers: LostServerPlan;
+  runnerVersion?: string;
 }
 
 interface Declared {
@@ -179,7 +170,7 @@ interface Declared {
   fleet: RunnerFleet;
 }
 
-function declare(settings: Settings, world: World, plan: DeploymentPlan): Declared {
+function declare(settings: Settings, plan: DeploymentPlan): Declared {
   const { config, credentials, stack } = settings;
   // Every server depends on the sweep, so `destroy` runs the sweep's delete last.
   const sweep = new LostServerSweep("lost-servers", {
@@ -194,7 +185,7 @@ function declare(settings: Settings, world: World, plan: DeploymentPlan): Declar
       path: config.githubPath,
       token: credentials.kind === "token" ? pulumi.secret(credentials.token) : undefined,
     },
-    resolvedRunnerVersion: world.latestRunnerVersion,
+    resolvedRunnerVersion: plan.runnerVersion,
   });
   const group = new RunnerSecurityGroup("security-group", {
     groupName: `${config.namePrefix}-runners`,
@@ -269,7 +260,8 @@ function userDataSettings(
 }
 
 /** The stack outputs: what the next deployment observes, and what operators read. */
-function outputs(plan: DeploymentPlan, { sweep, image, group, fleet }: Declared) {
+function outputs(plan: Omit<DeploymentPlan, "runnerVersion">, declared: Declared) {
+  const { sweep, image, group, fleet } = declared;
   const serverIds = fleet.runners.map((r) => r.serverId);
   return {
     runners: fleet.runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt })),

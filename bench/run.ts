@@ -40,7 +40,7 @@ import {
   StepStats,
 } from "./stacks";
 
-/** Production pacing of content-creating GitHub requests (dynamic-providers/github/client.ts `writeIntervalMs`). */
+/** Production pacing of GitHub writes (dynamic-providers/github/client.ts `writeIntervalMs`). */
 const PRODUCTION_WRITE_INTERVAL_S = 0.75;
 const RATIO_TARGET = 1.2;
 const MEMORY_TARGET_MIB = 300;

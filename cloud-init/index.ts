@@ -4,7 +4,7 @@ export {
   USERDATA_DEFAULTS,
   type ProxySettings,
   type RepoPolicyCompliance,
-  type RunnerRegistration,
+  type UserDataRegistration,
   type RunnerUserDataSettings,
   type SshDebugRelay,
   type UserDataOptions,

@@ -2,7 +2,7 @@
 import { METRICS_DIR } from "../rules/metrics-exchange";
 
 /** How the runner gets onto GitHub. */
-export type RunnerRegistration =
+export type UserDataRegistration =
   | {
       mode: "jit";
       /** `encoded_jit_config` from GitHub's generate-jitconfig API, a secret. */
@@ -60,7 +60,7 @@ export interface RepoPolicyCompliance {
 export interface UserDataOptions {
   /** Runner name on GitHub, also the server's hostname. */
   runnerName: string;
-  registration: RunnerRegistration;
+  registration: UserDataRegistration;
   /**
    * Directory of the GitHub runner in the image, owned by `ubuntu`.
    * @default "/home/ubuntu/actions-runner"

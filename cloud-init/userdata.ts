@@ -4,7 +4,7 @@
 import { METRICS_FILES } from "../rules/metrics-exchange";
 import {
   PRE_JOB_SCRIPT_NAME,
-  RunnerRegistration,
+  UserDataRegistration,
   USERDATA_DEFAULTS,
   UserDataOptions,
 } from "./options";
@@ -117,7 +117,7 @@ chmod 755 "$pre_job_script"
 }
 
 /** The commands that run the runner as `ubuntu`, each through one `runuser` a shim can replace. */
-function runnerCommands(name: string, reg: RunnerRegistration): string {
+function runnerCommands(name: string, reg: UserDataRegistration): string {
   const asRunner = "runuser -u ubuntu --";
   if (reg.mode === "jit") {
     return `${asRunner} ./run.sh --jitconfig ${shellQuote(reg.encodedJitConfig)}`;

@@ -57,7 +57,8 @@ export const serverTimeouts: pulumi.CustomTimeouts = { create: "10m", delete: "1
 
 /**
  * One ephemeral runner: its keypair (private key a secret), its GitHub registration, its server
- * booted with the userdata that starts the runner, and its teardown (child `-guard`) that releases it on GitHub and pulls its metrics before
+ * booted with the userdata that starts the runner, and its teardown (child `-guard`) that releases
+ * it on GitHub and pulls its metrics before
  * the server is deleted.
  */
 export class RunnerServer extends pulumi.ComponentResource {

@@ -21,6 +21,7 @@ import {
   RUNNER_NAME_MAX,
 } from "../rules/github";
 import { describedAs, integerRule, patternRule } from "../rules/rule";
+import { fleetRunnerNameLength } from "../rules/runner-names";
 import { bootGraceSeconds, busyWaitSeconds, settingDefaults } from "../rules/settings";
 
 /** One group of runners sharing a flavor, labels and a quantity. */
@@ -81,8 +82,6 @@ const namePart = patternRule(
 );
 /** A pool name is at most this long, so names stay readable and within RUNNER_NAME_MAX. */
 const POOL_NAME_MAX = 20;
-/** The random part of a runner name: `-` and 12 hex digits (fleet/plan.ts `runnerName`). */
-const SUFFIX_LENGTH = 13;
 const quantity = integerRule(0, 1000);
 
 /**
@@ -122,7 +121,7 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
   const pools = readPools(r);
   const namedPools = r.has("pools");
   for (const pool of pools) {
-    const length = namePrefix.length + (namedPools ? pool.name.length + 1 : 0) + SUFFIX_LENGTH;
+    const length = fleetRunnerNameLength(namePrefix, namedPools ? pool.name : undefined);
     if (length > RUNNER_NAME_MAX) {
       r.problems.push(
         `\`namePrefix\` and pool name make runner names of ${length} characters (${namePrefix}` +
@@ -144,7 +143,6 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
     sshSourceCidr: r.requiredString(
       "sshSourceCidr",
       "the IPv4 CIDR the manager connects from over SSH, e.g. 10.0.0.0/8",
-      ipv4Cidr,
     ),
     proxy: readProxy(r),
     dockerhubMirror: r.string("dockerhubMirror", { rule: httpUrl }),
@@ -164,6 +162,7 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
       logPath: r.string("metricsLogPath", { default: "runner-fleet-metrics.log" }) as string,
     },
   };
+  if (config.sshSourceCidr) r.check("sshSourceCidr", ipv4Cidr, config.sshSourceCidr);
   if (config.repoPolicyComplianceUrl && !lookup("repoPolicyComplianceToken")) {
     r.problems.push(
       "`repoPolicyComplianceToken` is required with `repoPolicyComplianceUrl`: set it with " +

@@ -1,4 +1,5 @@
-// RunnerRegistration (type token `github:RunnerRegistration`): the registration of one ephemeral runner on GitHub, as a Pulumi dynamic resource.
+// RunnerRegistration (type `pulumi-nodejs:dynamic/github:RunnerRegistration`): the registration of
+// one ephemeral runner on GitHub, as a Pulumi dynamic resource.
 //
 // create  = a just-in-time config for a named runner (or a registration token, for GHES < 3.10);
 // read    = online / offline / busy from one listing shared by the whole refresh, or gone, in
@@ -242,9 +243,15 @@ export interface RunnerRegistrationArgs {
   mode?: pulumi.Input<RegistrationMode>;
   /** GitHub API base URL. @default settingDefaults.githubApiUrl (rules/settings.ts) */
   apiUrl?: pulumi.Input<string>;
-  /** Seconds a token-mode runner may stay unregistered before it counts as gone. @default settingDefaults.bootGraceSeconds */
+  /**
+   * Seconds a token-mode runner may stay unregistered before it counts as gone.
+   * @default settingDefaults.bootGraceSeconds
+   */
   bootGraceSeconds?: pulumi.Input<number>;
-  /** Seconds a delete waits for a busy runner's job to end. @default settingDefaults.busyWaitSeconds */
+  /**
+   * Seconds a delete waits for a busy runner's job to end.
+   * @default settingDefaults.busyWaitSeconds
+   */
   busyWaitSeconds?: pulumi.Input<number>;
   /** Remove a busy runner anyway, failing its job. @default false */
   flushBusy?: pulumi.Input<boolean>;

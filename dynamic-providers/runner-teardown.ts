@@ -1,5 +1,5 @@
-// RunnerTeardown (type token `github:RunnerGuard` and child `<runner>-guard`, as the state knows
-// it): a resource that depends on a runner's server, so Pulumi deletes it *before* the server. Its
+// RunnerTeardown (type `pulumi-nodejs:dynamic/github:RunnerGuard`, child `<runner>-guard`, as the
+// state knows it): a resource that depends on a runner's server, so Pulumi deletes it *before* the server. Its
 // delete releases the runner on GitHub first (204 idle → go on; 422 busy → wait, or
 // with flushBusy go on), so a server is never deleted under a running job; then it pulls the
 // runner's metrics over SSH (failures are warnings: they never block a delete).

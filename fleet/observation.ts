@@ -1,8 +1,11 @@
 // What the program observes before planning: the runners its last deployment declared (its own
-// stack outputs) and the runners GitHub lists now (one paged listing).
+// stack outputs), the runners GitHub lists now (one paged listing), which of its booting runners'
+// servers are in ERROR, and the runner version `latest` stands for. (Nova's servers of the stack,
+// for the lost-server sweep: fleet/lost-servers.ts.)
 import * as pulumi from "@pulumi/pulumi";
 import { gitHubClient, GitHubCredentials } from "../dynamic-providers/github/client";
 import { listRunners } from "../dynamic-providers/github/runner-listing";
+import { ownerPrefix } from "../rules/github";
 import { classify, KnownRunner, ObservedRunner, PlanInput } from "./plan";
 
 /** This stack as Pulumi names it across projects: `organization/project/stack`. */
@@ -110,8 +113,7 @@ export async function latestRunnerVersion(
   credentials: GitHubCredentials,
 ): Promise<string> {
   const octokit = await gitHubClient(apiUrl, credentials);
-  const owner = path.includes("/") ? `repos/${path}` : `orgs/${path}`;
-  const res = await octokit.request(`GET /${owner}/actions/runners/downloads`);
+  const res = await octokit.request(`GET /${ownerPrefix(path)}/actions/runners/downloads`);
   const arch = architecture === "x86_64" ? "x64" : "arm64";
   const entry = (res.data as { os: string; architecture: string; filename: string }[]).find(
     (d) => d.os === "linux" && d.architecture === arch,

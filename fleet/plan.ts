@@ -1,7 +1,9 @@
 // Planning of one `pulumi up`: which runners the fleet keeps, which it adds and which it drops,
 // from the runners of the last deployment and one listing of GitHub. A pure function, so
 // `pulumi preview` shows exactly which runners would be replaced or removed.
+import * as crypto from "node:crypto";
 import type { RegistrationMode } from "../rules/github";
+import { fleetRunnerName, RUNNER_SUFFIX_DIGITS } from "../rules/runner-names";
 
 /** A runner the stack deployed, as its outputs remember it. */
 export interface KnownRunner {
@@ -54,7 +56,7 @@ export interface PlanInput {
    * GitHub says, since a server in ERROR never starts its runner.
    */
   serversInError?: ReadonlySet<string>;
-  /** 12 random hex digits; injected so tests are deterministic. */
+  /** The random part of a new name (`randomRunnerSuffix`); injected so tests are deterministic. */
   randomSuffix: () => string;
 }
 
@@ -73,9 +75,9 @@ export interface FleetPlan {
 
 const PRIORITY: Record<RunnerState, number> = { busy: 0, idle: 1, booting: 2 };
 
-/** The name of a new runner: `prefix[-pool]-<12 hex>`. */
-export function runnerName(prefix: string, pool: string, namedPools: boolean, suffix: string) {
-  return namedPools ? `${prefix}-${pool}-${suffix}` : `${prefix}-${suffix}`;
+/** The random part of a new runner's name. */
+export function randomRunnerSuffix(): string {
+  return crypto.randomBytes(RUNNER_SUFFIX_DIGITS / 2).toString("hex");
 }
 
 /** Classifies a deployed runner from GitHub's listing, or says why it is gone. */
@@ -152,7 +154,12 @@ export function planFleet(input: PlanInput): FleetPlan {
     const kept = runners.filter((r) => r.pool === pool).length;
     for (let i = kept; i < quantity; i++) {
       let name: string;
-      do name = runnerName(input.namePrefix, pool, input.namedPools, input.randomSuffix());
+      do
+        name = fleetRunnerName(
+          input.namePrefix,
+          input.namedPools ? pool : undefined,
+          input.randomSuffix(),
+        );
       while (taken.has(name));
       taken.add(name);
       runners.push({ name, pool, createdAt: new Date(input.now).toISOString(), state: "new" });

@@ -10,7 +10,9 @@ export const uuid = patternRule(
   "a UUID",
 );
 
-export const hostName = patternRule(/^[A-Za-z0-9.-]{1,253}$/, "a host name");
+const HOST = "[A-Za-z0-9.-]{1,253}";
+
+export const hostName = patternRule(new RegExp(`^${HOST}$`), "a host name");
 
 export const port = integerRule(1, 65535, "a port from 1 to 65535");
 
@@ -18,7 +20,7 @@ export const port = integerRule(1, 65535, "a port from 1 to 65535");
 export const hostPort: Rule = {
   allowed: "host:port of the upstream proxy, port 1 to 65535",
   test: (v) => {
-    const m = typeof v === "string" ? /^([A-Za-z0-9.-]{1,253}):(\d{1,5})$/.exec(v) : null;
+    const m = typeof v === "string" ? new RegExp(`^(${HOST}):(\\d{1,5})$`).exec(v) : null;
     return !!m && port.test(Number(m[2]));
   },
 };

@@ -43,6 +43,7 @@ import {
   type Ipv4Subnet,
 } from "./host-network";
 import { RunnerImageCache } from "./runner-image";
+import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
 
 export interface RunnerHostSimulatorOptions {
   /** The GitHub double's URL (`http://127.0.0.1:<port>`), reachable from inside the hosts. */
@@ -559,7 +560,7 @@ class Simulator implements RunnerHostSimulator {
   }
 
   private matches(server: Server): boolean {
-    const fleet = server.metadata?.["runner-fleet"];
+    const fleet = server.metadata?.[FLEET_METADATA_KEY];
     if (fleet === undefined) return false;
     return this.opts.fleetPrefix === undefined || fleet === this.opts.fleetPrefix;
   }
@@ -626,7 +627,7 @@ class Simulator implements RunnerHostSimulator {
     const info: HostInfo = {
       serverId: server.id,
       serverName: server.name,
-      fleet: server.metadata["runner-fleet"],
+      fleet: server.metadata[FLEET_METADATA_KEY],
       hostname: hostnameOf(server.name),
       address: address.addr,
       mac: address["OS-EXT-IPS-MAC:mac_addr"] ?? null,

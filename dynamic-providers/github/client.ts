@@ -1,10 +1,11 @@
-// GitHub access for the dynamic providers: credentials, a throttled and retrying Octokit, and the
-// URL layout of repository and organisation runners.
+// GitHub access for the dynamic providers: credentials, a throttled and retrying Octokit, and
+// error messages safe for logs.
 //
 // Everything here runs inside the dynamic provider process (provider-by-reference.ts). Packages
 // are loaded inside the functions, so the program that declares the resources never loads them,
 // and clients live in a per-process cache on globalThis, shared by every resource of a run.
 import type { Octokit } from "@octokit/rest";
+import { busyWaitSeconds as busyWaitSecondsRule } from "../../rules/settings";
 
 /** How the providers authenticate to GitHub. Never a resource input: see `resolveCredentials`. */
 export type GitHubCredentials =
@@ -54,8 +55,11 @@ export function busySettings(
   const wait = config("runner-fleet:busyWaitSeconds");
   return {
     flushBusy: flush === undefined ? saved.flushBusy : flush === "true",
+    // The config is not validated at a delete: a value out of range keeps the saved one.
     busyWaitSeconds:
-      wait === undefined || !/^\d+$/.test(wait) ? saved.busyWaitSeconds : Number(wait),
+      wait !== undefined && /^\d+$/.test(wait) && busyWaitSecondsRule.test(Number(wait))
+        ? Number(wait)
+        : saved.busyWaitSeconds,
   };
 }
 

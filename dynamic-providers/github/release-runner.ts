@@ -1,5 +1,5 @@
 // Releasing a runner on GitHub before its server goes: shared by the registration's delete and
-// the teardown's. A module of its own: the teardown needs this, not the whole registration provider.
+// the teardown's. A module of its own: the teardown needs this, not the registration provider.
 import { ownerPrefix } from "../../rules/github";
 import { describeGitHubError, gitHubClient, httpStatus } from "./client";
 import { forgetListings } from "./runner-listing";

@@ -7,7 +7,7 @@
 // with a bound), corrupt ones are renamed to `<file>.quarantined` on the host. Messages never
 // contain the private key.
 //
-// npm packages and node built-ins are loaded inside functions: the program that declares guards
+// npm packages and node built-ins are loaded inside functions: the program that declares teardowns
 // never loads ssh2, only the dynamic provider process that pulls metrics does.
 import type { Client, ConnectConfig } from "ssh2";
 import { parseOpenSshPublicKey } from "../ssh/keys";

@@ -11,6 +11,7 @@ import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
 import { cloudEnv, tenantOsEnv } from "../../devkit/local-cloud/cloud-env";
 import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
+import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
 
 /** Stack config by key without the `runner-fleet:` namespace, as `pulumi config get` shows it. */
 type StackConfig = Record<string, string>;
@@ -714,7 +715,9 @@ describe("bad stack config", function () {
         [],
       );
       assert.deepEqual(
-        servers.filter((s) => mine(s.name) || mine(s.metadata["runner-fleet"])).map((s) => s.name),
+        servers
+          .filter((s) => mine(s.name) || mine(s.metadata[FLEET_METADATA_KEY]))
+          .map((s) => s.name),
         [],
       );
       assert.deepEqual(

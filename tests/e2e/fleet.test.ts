@@ -8,6 +8,12 @@ import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
 import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
 import { timed } from "../../devkit/timing";
+import {
+  FLEET_METADATA_KEY,
+  RUNNER_ID_METADATA_KEY,
+  RUNNER_METADATA_KEY,
+  STACK_METADATA_KEY,
+} from "../../rules/server-metadata";
 
 describe("the fleet on the real engine", function () {
   const prefix = `rf-e2e-${Date.now().toString(36)}`;
@@ -16,7 +22,7 @@ describe("the fleet on the real engine", function () {
   let api: OpenStackApi;
 
   const fleetServers = async () =>
-    (await api.servers()).filter((s) => s.metadata["runner-fleet"] === prefix);
+    (await api.servers()).filter((s) => s.metadata[FLEET_METADATA_KEY] === prefix);
   const fleetKeypairs = async () =>
     (await api.keypairs()).filter((k) => k.name.startsWith(`${prefix}-`));
   const ghRunners = () => gh.control.runners().filter((r) => r.name.startsWith(`${prefix}-`));
@@ -69,7 +75,7 @@ describe("the fleet on the real engine", function () {
     );
     for (const s of servers) {
       const runner = ghRunners().find((r) => r.name === s.name);
-      assert.equal(s.metadata["github-runner-id"], String(runner?.id));
+      assert.equal(s.metadata[RUNNER_ID_METADATA_KEY], String(runner?.id));
       assert.equal(s.key_name, s.name);
     }
     assert.equal((await fleetKeypairs()).length, 3);
@@ -89,16 +95,16 @@ describe("the fleet on the real engine", function () {
       name,
       keyName: withKeypair ? name : undefined,
       metadata: {
-        "runner-fleet": prefix,
-        "runner-fleet-stack": stack,
-        "github-runner-name": name,
+        [FLEET_METADATA_KEY]: prefix,
+        [STACK_METADATA_KEY]: stack,
+        [RUNNER_METADATA_KEY]: name,
       },
     });
   };
 
   it("deletes a server of this stack that two ups in a row did not know, and only that one", async function () {
     const before = (await fleetServers()).map((s) => s.id).sort();
-    const stack = (await fleetServers())[0].metadata["runner-fleet-stack"];
+    const stack = (await fleetServers())[0].metadata[STACK_METADATA_KEY];
     assert.equal(stack, "organization/fleet/test", "servers name their stack");
     const lostName = `${prefix}-lost0000000a`;
     const lost = await makeLostServer(stack, lostName, true);
@@ -180,7 +186,7 @@ describe("the fleet on the real engine", function () {
   it("destroy leaves 0 servers, 0 fleet keypairs and 0 GitHub runners once the job ended", async function () {
     gh.control.finishJob(ghRunners()[0].id, { exitCode: 0 });
     // A lost server too: the destroy's sweep, after every known server is gone, deletes it.
-    const stack = (await fleetServers())[0].metadata["runner-fleet-stack"];
+    const stack = (await fleetServers())[0].metadata[STACK_METADATA_KEY];
     await makeLostServer(stack, `${prefix}-lost0000000b`, true);
     const result = await timed("destroy", () => test.stack.destroy());
     assert.equal(result.summary.result, "succeeded");

@@ -22,6 +22,7 @@ import { cloudEnv, tenantOsEnv } from "../../devkit/local-cloud/cloud-env";
 import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
 import { timed } from "../../devkit/timing";
+import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
 
 interface MetricsLine {
   event: string;
@@ -205,7 +206,7 @@ describe("runner lifecycle with simulated hosts", function () {
 
   it("the next up replaces it, and its metrics are in the log with the job's durations", async function () {
     await timed("lifecycle up replacing 1", () => test.stack.up());
-    const servers = (await api.servers()).filter((s) => s.metadata["runner-fleet"] === prefix);
+    const servers = (await api.servers()).filter((s) => s.metadata[FLEET_METADATA_KEY] === prefix);
     assert.equal(servers.length, 2);
     assert.ok(!servers.some((s) => s.name === first));
     const events = metrics().filter((e) => e.event !== "reconciliation");
@@ -309,7 +310,7 @@ describe("runner lifecycle with simulated hosts", function () {
     );
     assert.equal(result.summary.result, "succeeded");
     assert.equal(
-      (await api.servers()).filter((s) => s.metadata["runner-fleet"] === prefix).length,
+      (await api.servers()).filter((s) => s.metadata[FLEET_METADATA_KEY] === prefix).length,
       0,
     );
     assert.equal(fleetRunners().length, 0);

@@ -12,6 +12,7 @@ import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import { PreviousCodeStack } from "../../devkit/pulumi/previous-code";
 import type { TestStack } from "../../devkit/pulumi/test-stack";
 import { timed } from "../../devkit/timing";
+import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
 
 /**
  * The code a user upgrades from: the last commit before the layout change (config/, fleet/,
@@ -50,7 +51,7 @@ describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
   let recordedProviders: Record<string, { inputs: unknown; outputs: unknown }> = {};
 
   const fleetServers = async () =>
-    (await api.servers()).filter((s) => s.metadata["runner-fleet"] === prefix);
+    (await api.servers()).filter((s) => s.metadata[FLEET_METADATA_KEY] === prefix);
   const fleetKeypairs = async () =>
     (await api.keypairs()).filter((k) => k.name.startsWith(`${prefix}-`));
   const fleetGroups = async () =>

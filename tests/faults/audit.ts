@@ -8,6 +8,7 @@
 import type { GitHubDouble } from "../../devkit/github-double";
 import { decodeJitConfig } from "../../devkit/github-double";
 import type { NovaServer, OpenStackApi } from "../../devkit/local-cloud/openstack-api";
+import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
 
 /** A secret to look for, with a label that names it without showing it. */
 export interface Secret {
@@ -31,7 +32,7 @@ export async function leftovers(
   gh: GitHubDouble,
   prefix: string,
 ): Promise<LeftoverReport> {
-  const servers = (await api.servers()).filter((s) => s.metadata["runner-fleet"] === prefix);
+  const servers = (await api.servers()).filter((s) => s.metadata[FLEET_METADATA_KEY] === prefix);
   const keypairs = (await api.keypairs()).filter((k) => k.name.startsWith(`${prefix}-`));
   const runners = gh.control.runners().filter((r) => r.name.startsWith(`${prefix}-`));
   const serverNames = new Set(servers.map((s) => s.name));

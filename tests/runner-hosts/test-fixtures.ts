@@ -35,14 +35,14 @@ export class TenantFixtures {
   private readonly keypairs = new Set<string>();
   private readonly images = new Set<string>();
 
-  private constructor(readonly session: OpenStackApi) {}
+  private constructor(readonly api: OpenStackApi) {}
 
   static async login(): Promise<TenantFixtures> {
     return new TenantFixtures(await OpenStackApi.login());
   }
 
   async createKeypair(name: string, publicKey: string): Promise<void> {
-    await this.session.json("compute", "POST", "/os-keypairs", {
+    await this.api.json("compute", "POST", "/os-keypairs", {
       body: { keypair: { name, public_key: publicKey } },
     });
     this.keypairs.add(name);
@@ -50,17 +50,13 @@ export class TenantFixtures {
 
   /** Uploads an image (qcow2 or raw data) and waits until it is active; returns its id. */
   async createImage(name: string, data: Buffer, diskFormat: "qcow2" | "raw"): Promise<string> {
-    const image = await this.session.json<{ id: string }>("image", "POST", "/v2/images", {
+    const image = await this.api.json<{ id: string }>("image", "POST", "/v2/images", {
       body: { name, disk_format: diskFormat, container_format: "bare", visibility: "private" },
     });
     this.images.add(image.id);
-    await this.session.checked("image", "PUT", `/v2/images/${image.id}/file`, { body: data });
+    await this.api.checked("image", "PUT", `/v2/images/${image.id}/file`, { body: data });
     for (let i = 0; i < 100; i++) {
-      const got = await this.session.json<{ status: string }>(
-        "image",
-        "GET",
-        `/v2/images/${image.id}`,
-      );
+      const got = await this.api.json<{ status: string }>("image", "GET", `/v2/images/${image.id}`);
       if (got.status === "active") return image.id;
       await sleep(100);
     }
@@ -68,7 +64,7 @@ export class TenantFixtures {
   }
 
   async flavorId(name: string): Promise<string> {
-    const { flavors } = await this.session.json<{ flavors: { id: string; name: string }[] }>(
+    const { flavors } = await this.api.json<{ flavors: { id: string; name: string }[] }>(
       "compute",
       "GET",
       "/flavors",
@@ -87,7 +83,7 @@ export class TenantFixtures {
     userData: string;
   }): Promise<string> {
     const env = cloudEnv();
-    const { server } = await this.session.json<{ server: { id: string } }>(
+    const { server } = await this.api.json<{ server: { id: string } }>(
       "compute",
       "POST",
       "/servers",
@@ -112,7 +108,7 @@ export class TenantFixtures {
   async server(id: string): Promise<{ id: string; status: string; updated: string } | null> {
     try {
       return (
-        await this.session.json<{ server: { id: string; status: string; updated: string } }>(
+        await this.api.json<{ server: { id: string; status: string; updated: string } }>(
           "compute",
           "GET",
           `/servers/${id}`,
@@ -139,7 +135,7 @@ export class TenantFixtures {
   /** Deletes the server and waits until Nova no longer lists it. */
   async deleteServer(id: string): Promise<void> {
     try {
-      await this.session.checked("compute", "DELETE", `/servers/${id}`);
+      await this.api.checked("compute", "DELETE", `/servers/${id}`);
     } catch (err) {
       if (!(err instanceof OpenStackError && err.status === 404)) throw err;
     }
@@ -157,14 +153,12 @@ export class TenantFixtures {
       [...this.servers].map((id) => this.deleteServer(id).catch((e) => errors.push(e))),
     );
     for (const name of this.keypairs) {
-      await this.session
+      await this.api
         .checked("compute", "DELETE", `/os-keypairs/${encodeURIComponent(name)}`)
         .catch((e) => errors.push(e));
     }
     for (const id of this.images) {
-      await this.session
-        .checked("image", "DELETE", `/v2/images/${id}`)
-        .catch((e) => errors.push(e));
+      await this.api.checked("image", "DELETE", `/v2/images/${id}`).catch((e) => errors.push(e));
     }
     this.keypairs.clear();
     this.images.clear();

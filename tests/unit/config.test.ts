@@ -1,5 +1,8 @@
 import * as assert from "node:assert/strict";
-import { parseFleetConfig } from "../../config/fleet-config";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { load as loadYaml } from "js-yaml";
+import { FleetConfig, parseFleetConfig } from "../../config/fleet-config";
 
 const minimal: Record<string, string> = {
   githubPath: "acme/widgets",
@@ -25,6 +28,31 @@ describe("fleet config", function () {
     assert.equal(c.flushBusy, false);
     assert.equal(c.busyWaitSeconds, 600);
     assert.deepEqual(c.metrics, { enabled: true, logPath: "runner-fleet-metrics.log" });
+  });
+
+  it("applies exactly the defaults Pulumi.yaml declares (the CLI shows and applies those)", function () {
+    const project = loadYaml(
+      fs.readFileSync(path.resolve(__dirname, "..", "..", "Pulumi.yaml"), "utf8"),
+    ) as { config: Record<string, { default?: unknown }> };
+    const applied: Record<string, (c: FleetConfig) => unknown> = {
+      githubApiUrl: (c) => c.githubApiUrl,
+      registrationMode: (c) => c.registrationMode,
+      runnerGroup: (c) => c.runnerGroup,
+      labels: (c) => c.pools[0].labels,
+      quantity: (c) => c.pools[0].quantity,
+      authorCheck: (c) => c.authorCheck,
+      flushBusy: (c) => c.flushBusy,
+      busyWaitSeconds: (c) => c.busyWaitSeconds,
+      bootGraceSeconds: (c) => c.bootGraceSeconds,
+      metricsEnabled: (c) => c.metrics.enabled,
+      metricsLogPath: (c) => c.metrics.logPath,
+    };
+    const declared = Object.entries(project.config)
+      .filter(([, v]) => v.default !== undefined)
+      .map(([k, v]) => [k.replace(/^runner-fleet:/, ""), v.default] as const);
+    assert.deepEqual(declared.map(([k]) => k).sort(), Object.keys(applied).sort());
+    const c = parse(minimal);
+    for (const [key, value] of declared) assert.deepEqual(applied[key](c), value, key);
   });
 
   it("reads a full stack", function () {
