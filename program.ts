@@ -3,11 +3,11 @@
 // Pulumi CLI; the tests and the sandbox run it through the Automation API.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { RunnerUserDataSettings } from "./cloud-init";
 import { RunnerFleet } from "./components/runner-fleet";
 import { RunnerImage } from "./components/runner-image";
 import { RunnerSecurityGroup } from "./components/runner-security-group";
-import { FleetConfig, parseFleetConfig } from "./config/fleet-config";
+import { FleetConfig, fleetConfigWarnings, parseFleetConfig } from "./config/fleet-config";
+import { userDataSettings } from "./config/userdata-settings";
 import { GitHubCredentials, resolveCredentials } from "./dynamic-providers/github/client";
 import { LostServerSweep } from "./dynamic-providers/lost-server-sweep";
 import { appendMetricsEvents } from "./dynamic-providers/metrics/log";
@@ -56,8 +56,10 @@ interface Settings {
 
 function readSettings(): Settings {
   const cfg = new pulumi.Config("runner-fleet");
+  const config = parseFleetConfig((key) => cfg.get(key), pulumi.getStack());
+  for (const warning of fleetConfigWarnings(config)) pulumi.log.warn(warning);
   return {
-    config: parseFleetConfig((key) => cfg.get(key), pulumi.getStack()),
+    config,
     credentials: resolveCredentials(
       (key) => cfg.get(key.replace(/^runner-fleet:/, "")),
       process.env,
@@ -235,28 +237,6 @@ export function declareFleet(
     metricsLogPath: config.metrics.enabled ? path.resolve(config.metrics.logPath) : undefined,
     sweep: refs.sweep,
   });
-}
-
-/**
- * The userdata settings the config gives every runner. Their JSON is part of each registration's
- * `serverSpec` digest, so the order of these keys is part of the state: reordering them replaces
- * every runner.
- */
-function userDataSettings(
-  config: FleetConfig,
-  repoPolicyToken: string | undefined,
-): RunnerUserDataSettings {
-  return {
-    proxy: config.proxy,
-    dockerhubMirror: config.dockerhubMirror,
-    sshDebugRelays: config.sshDebugRelays,
-    repoPolicyCompliance:
-      config.repoPolicyComplianceUrl && repoPolicyToken
-        ? { url: config.repoPolicyComplianceUrl, token: repoPolicyToken }
-        : undefined,
-    authorCheck: config.authorCheck,
-    preJobScript: config.preJobScript,
-  };
 }
 
 /** The stack outputs: what the next deployment observes, and what operators read. */

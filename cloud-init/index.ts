@@ -12,4 +12,9 @@ export {
 export { renderPreJobScript, type PreJobOptions } from "./pre-job";
 export { pickSshDebugRelay } from "./runner-env";
 export { renderNftRuleset } from "./transparent-proxy";
-export { renderUserData, USERDATA_MAX_BASE64_LENGTH } from "./userdata";
+export {
+  JIT_CONFIG_RESERVE,
+  largestUserDataLength,
+  renderUserData,
+  USERDATA_MAX_BASE64_LENGTH,
+} from "./userdata";

@@ -6,6 +6,7 @@ import {
   PRE_JOB_SCRIPT_NAME,
   UserDataRegistration,
   USERDATA_DEFAULTS,
+  RunnerUserDataSettings,
   UserDataOptions,
 } from "./options";
 import { renderPreJobScript } from "./pre-job";
@@ -167,11 +168,61 @@ exit "$runner_status"
  */
 export function renderUserData(opts: UserDataOptions): string {
   throwOnProblems(userDataProblems(opts));
+  const script = buildUserData(opts);
+  const encodedLength = base64Length(script);
+  if (encodedLength > USERDATA_MAX_BASE64_LENGTH) {
+    throw new Error(
+      `the userdata of runner ${opts.runnerName} is ${encodedLength} characters in base64; ` +
+        `OpenStack allows at most ${USERDATA_MAX_BASE64_LENGTH}: shorten \`preJobScript\``,
+    );
+  }
+  return script;
+}
+
+/** Characters of `text` in base64, as Nova counts userdata. */
+function base64Length(text: string): number {
+  return 4 * Math.ceil(Buffer.byteLength(text) / 3);
+}
+
+/**
+ * Room the size check at preview keeps for a runner's JIT config, which only GitHub knows and only
+ * at `up`: GitHub's were about 3 KB and grew by about 4 KB in 2025; this leaves 5 KB more.
+ */
+export const JIT_CONFIG_RESERVE = 12_288;
+
+/**
+ * The base64 length of the largest userdata a runner of these settings gets: the longest runner
+ * name, a JIT config of JIT_CONFIG_RESERVE characters (or a registration token, URL and labels),
+ * a host key and a repo-policy token of their real sizes. Known at preview, so an oversize
+ * setting fails before any resource changes rather than halfway through an `up`.
+ */
+export function largestUserDataLength(
+  settings: RunnerUserDataSettings,
+  registration: { mode: "jit" } | { mode: "registration-token"; url: string; labels: string[] },
+): number {
+  const policy = settings.repoPolicyCompliance;
+  return base64Length(
+    buildUserData({
+      ...settings,
+      ...(policy ? { repoPolicyCompliance: { ...policy, token: "t".repeat(256) } } : {}),
+      runnerName: "r".repeat(64),
+      registration:
+        registration.mode === "jit"
+          ? { mode: "jit", encodedJitConfig: "A".repeat(JIT_CONFIG_RESERVE) }
+          : { ...registration, token: "A".repeat(64) },
+      // An ed25519 key in OpenSSH's format: 411 characters private, about 100 public.
+      sshHostKey: { privateKey: "k".repeat(411), publicKey: `ssh-ed25519 ${"A".repeat(68)} r` },
+    }),
+  );
+}
+
+/** The script, unchecked (see renderUserData). */
+function buildUserData(opts: UserDataOptions): string {
   const runnerDir = opts.runnerDir ?? USERDATA_DEFAULTS.runnerDir;
   const metricsDir = opts.metricsDir ?? USERDATA_DEFAULTS.metricsDir;
   const preJobPath = `${runnerDir}/${PRE_JOB_SCRIPT_NAME}`;
   const aproxy = opts.proxy?.aproxyAddress;
-  const script = [
+  return [
     HEADER,
     `
 runner_dir=${shellQuote(runnerDir)}
@@ -185,12 +236,4 @@ pre_job_script=${shellQuote(preJobPath)}
     preJobSection(opts),
     runSection(opts),
   ].join("");
-  const encodedLength = 4 * Math.ceil(Buffer.byteLength(script) / 3);
-  if (encodedLength > USERDATA_MAX_BASE64_LENGTH) {
-    throw new Error(
-      `the userdata of runner ${opts.runnerName} is ${encodedLength} characters in base64; ` +
-        `OpenStack allows at most ${USERDATA_MAX_BASE64_LENGTH}: shorten \`preJobScript\``,
-    );
-  }
-  return script;
 }

@@ -59,9 +59,10 @@ export class ConfigReader {
     return v;
   }
 
+  /** An integer; unset gives `fallback`, but an empty string is a mistake, not "unset". */
   integer(key: string, range: IntegerRule, fallback: number): number {
     const v = this.lookup(key);
-    if (v === undefined || v === "") return fallback;
+    if (v === undefined) return fallback;
     const n = Number(v);
     if (!/^-?\d+$/.test(v.trim()) || !range.test(n)) {
       this.fail(key, `must be ${range.allowed}`, v);

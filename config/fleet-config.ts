@@ -4,6 +4,7 @@ import type { ProxySettings as ProxyConfig, SshDebugRelay } from "../cloud-init/
 import { ConfigReader, RawLookup } from "./config-reader";
 import {
   commaList,
+  hasUrlCredentials,
   hostName,
   hostPort,
   httpUrl,
@@ -22,6 +23,7 @@ import {
 } from "../rules/github";
 import { describedAs, integerRule, patternRule } from "../rules/rule";
 import { fleetRunnerNameLength } from "../rules/runner-names";
+import { userDataSizeProblem } from "./userdata-settings";
 import { bootGraceSeconds, busyWaitSeconds, settingDefaults } from "../rules/settings";
 
 /** One group of runners sharing a flavor, labels and a quantity. */
@@ -169,12 +171,50 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
         "pulumi config set --secret repoPolicyComplianceToken",
     );
   }
+  rejectUrlCredentials(r, {
+    githubApiUrl: config.githubApiUrl,
+    "proxy.http": config.proxy?.http,
+    "proxy.https": config.proxy?.https,
+    dockerhubMirror: config.dockerhubMirror,
+    repoPolicyComplianceUrl: config.repoPolicyComplianceUrl,
+  });
+  // Only a config valid so far can be rendered; its size is the last check.
+  const sizeProblem = r.problems.length === 0 ? userDataSizeProblem(config) : undefined;
+  if (sizeProblem) r.problems.push(sizeProblem);
   if (r.problems.length > 0) {
     throw new Error(
       `invalid runner-fleet configuration:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`,
     );
   }
   return config;
+}
+
+/**
+ * URL settings are plain config, written into the state and every runner's userdata: a user or
+ * password in one would be readable there (and by every job). The value is shown without them.
+ */
+function rejectUrlCredentials(r: ConfigReader, urls: Record<string, string | undefined>): void {
+  for (const [key, url] of Object.entries(urls)) {
+    if (url === undefined || !hasUrlCredentials(url)) continue;
+    r.fail(
+      key,
+      "must not hold a user or password: it would be stored in plain config and state, and " +
+        "readable by every job",
+      url.replace(/^(https?:\/\/)[^\s/?#]*@/, "$1***@"),
+    );
+  }
+}
+
+/** Settings that are valid but deserve a second look; `preview` shows them. */
+export function fleetConfigWarnings(config: FleetConfig): string[] {
+  const warnings: string[] = [];
+  if (config.sshSourceCidr === "0.0.0.0/0") {
+    warnings.push(
+      "`sshSourceCidr` is 0.0.0.0/0: every runner's SSH port is open to any address; set the " +
+        "CIDR the metrics pull connects from",
+    );
+  }
+  return warnings;
 }
 
 function readPools(r: ConfigReader): PoolConfig[] {

@@ -40,14 +40,29 @@ export const absolutePath = patternRule(
   "an absolute path of letters, digits, '.', '_', '-' and '/'",
 );
 
-/** An IPv4 CIDR such as `10.0.0.0/8`. */
+/**
+ * An IPv4 network such as `10.0.0.0/8`: octets without leading zeros (some tools read `010` as
+ * octal), and the network's first address (host bits set, `10.0.0.1/8`, is a typo or a misread).
+ */
 export const ipv4Cidr: Rule = {
-  allowed: "an IPv4 CIDR such as 10.0.0.0/8",
+  allowed: "an IPv4 network such as 10.0.0.0/8 (its first address, no leading zeros)",
   test: (v) => {
     const m =
       typeof v === "string"
-        ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v)
+        ? /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\/(\d|[12]\d|3[0-2])$/.exec(
+            v,
+          )
         : null;
-    return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+    if (!m) return false;
+    const octets = m.slice(1, 5).map(Number);
+    if (octets.some((o) => o > 255)) return false;
+    const address = octets.reduce((a, o) => a * 256 + o, 0);
+    const hostBits = 2 ** (32 - Number(m[5]));
+    return address % hostBits === 0;
   },
 };
+
+/** An http(s) URL with a user or password in it (`https://user:secret@host`). */
+export function hasUrlCredentials(url: string): boolean {
+  return /^https?:\/\/[^\s/?#]*@/.test(url);
+}

@@ -94,7 +94,10 @@ const API_URL_ALLOWED =
   "must be an http(s) URL such as https://api.github.com or https://ghes.example.com/api/v3";
 const QUANTITY_ALLOWED = "must be an integer from 0 to 1000";
 const LABEL_ALLOWED = "must be 1 to 256 characters without commas or spaces";
-const CIDR_ALLOWED = "must be an IPv4 CIDR such as 10.0.0.0/8";
+const CIDR_ALLOWED =
+  "must be an IPv4 network such as 10.0.0.0/8 (its first address, no leading zeros)";
+const CREDENTIALS_REFUSED =
+  "must not hold a user or password: it would be stored in plain config and state, and readable by every job";
 const PREFIX_ALLOWED = "must be lowercase letters, digits and '-', not starting or ending with '-'";
 const POOLS_ALLOWED = "must be a list of 1 to 20 pools {name, flavor, labels, quantity}";
 const POOL_NAME_ALLOWED = "must be 1 to 20 lowercase letters, digits or '-'";
@@ -185,6 +188,37 @@ const rows: Row[] = [
     ],
   },
   // Numbers and booleans.
+  {
+    what: "quantity an empty string",
+    change: { quantity: "" },
+    problems: [line(`\`quantity\` ${QUANTITY_ALLOWED}, got ""`)],
+  },
+  {
+    what: "githubApiUrl with a user and password",
+    change: { githubApiUrl: "https://bot:hunter2@ghes.example.com/api/v3" },
+    problems: [
+      line(`\`githubApiUrl\` ${CREDENTIALS_REFUSED}, got "https://***@ghes.example.com/api/v3"`),
+    ],
+  },
+  {
+    what: "proxy.https with credentials",
+    change: { proxy: '{"https":"http://user:pw@proxy.example:3128"}' },
+    problems: [line(`\`proxy.https\` ${CREDENTIALS_REFUSED}, got "http://***@proxy.example:3128"`)],
+  },
+  {
+    what: "dockerhubMirror with a token as user",
+    change: { dockerhubMirror: "https://tok@mirror.example" },
+    problems: [
+      line(`\`dockerhubMirror\` ${CREDENTIALS_REFUSED}, got "https://***@mirror.example"`),
+    ],
+  },
+  {
+    what: "a 70 KB preJobScript, too long for the userdata",
+    change: { preJobScript: `# ${"x".repeat(70_000)}\necho ok` },
+    problems: [
+      /^`preJobScript` \(70010 bytes\) make the runners' userdata \d+ characters in base64, with room for a JIT config of \d+; OpenStack allows at most 65535: shorten it by at least \d+ bytes$/,
+    ],
+  },
   {
     what: "quantity negative",
     change: { quantity: "-1" },
@@ -280,6 +314,16 @@ const rows: Row[] = [
     what: "sshSourceCidr without a prefix length",
     change: { sshSourceCidr: "10.42.0.7" },
     problems: [line(`\`sshSourceCidr\` ${CIDR_ALLOWED}, got "10.42.0.7"`)],
+  },
+  {
+    what: "sshSourceCidr with host bits set",
+    change: { sshSourceCidr: "10.42.0.7/24" },
+    problems: [line(`\`sshSourceCidr\` ${CIDR_ALLOWED}, got "10.42.0.7/24"`)],
+  },
+  {
+    what: "sshSourceCidr with a leading zero",
+    change: { sshSourceCidr: "010.0.0.0/8" },
+    problems: [line(`\`sshSourceCidr\` ${CIDR_ALLOWED}, got "010.0.0.0/8"`)],
   },
   {
     what: "sshSourceCidr in IPv6",
@@ -759,6 +803,15 @@ describe("bad stack config", function () {
       await applyConfig(base);
       const result = await test.stack.preview();
       assert.ok((result.changeSummary.create ?? 0) > 0, JSON.stringify(result.changeSummary));
+      await assertNothingChanged();
+    });
+
+    it("previews SSH open to the world, saying so, and changes nothing", async function () {
+      await applyConfig({ ...base, sshSourceCidr: "0.0.0.0/0" });
+      let output = "";
+      const result = await test.stack.preview({ onOutput: (text) => (output += text) });
+      assert.ok((result.changeSummary.create ?? 0) > 0, JSON.stringify(result.changeSummary));
+      assert.match(output, /`sshSourceCidr` is 0\.0\.0\.0\/0: every runner's SSH port is open/);
       await assertNothingChanged();
     });
 

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { load as loadYaml } from "js-yaml";
-import { FleetConfig, parseFleetConfig } from "../../config/fleet-config";
+import { FleetConfig, fleetConfigWarnings, parseFleetConfig } from "../../config/fleet-config";
 
 const minimal: Record<string, string> = {
   githubPath: "acme/widgets",
@@ -53,6 +53,24 @@ describe("fleet config", function () {
     assert.deepEqual(declared.map(([k]) => k).sort(), Object.keys(applied).sort());
     const c = parse(minimal);
     for (const [key, value] of declared) assert.deepEqual(applied[key](c), value, key);
+  });
+
+  it("warns, and only warns, on SSH open to the world", function () {
+    assert.deepEqual(fleetConfigWarnings(parse(minimal)), []);
+    const open = parse({ ...minimal, sshSourceCidr: "0.0.0.0/0" });
+    assert.match(fleetConfigWarnings(open).join("\n"), /`sshSourceCidr` is 0.0.0.0\/0/);
+  });
+
+  it("checks the userdata size at parse time, keeping room for the JIT config", function () {
+    // About 32 KB of script fit once the fixed parts and the JIT config's reserve are in.
+    assert.equal(
+      parse({ ...minimal, preJobScript: "x".repeat(30_000) }).preJobScript?.length,
+      30_000,
+    );
+    assert.throws(
+      () => parse({ ...minimal, preJobScript: "x".repeat(45_000) }),
+      /`preJobScript` \(45000 bytes\) make the runners' userdata \d+ characters .* shorten it by at least \d+ bytes/,
+    );
   });
 
   it("reads a full stack", function () {
@@ -109,7 +127,7 @@ describe("fleet config", function () {
       (err: Error) => {
         assert.match(err.message, /`quantity` must be an integer from 0 to 1000, got "-3"/);
         assert.match(err.message, /`githubPath` must be an organisation .* got "a\/b\/c"/);
-        assert.match(err.message, /`sshSourceCidr` must be an IPv4 CIDR .* got "10.0.0.0\/33"/);
+        assert.match(err.message, /`sshSourceCidr` must be an IPv4 network .* got "10.0.0.0\/33"/);
         return true;
       },
     );

@@ -5,6 +5,7 @@ import * as assert from "node:assert/strict";
 import {
   absolutePath,
   commaList,
+  hasUrlCredentials,
   hostPort,
   httpUrl,
   ipv4Cidr,
@@ -103,7 +104,23 @@ describe("shared rules", function () {
       ["0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f", "0A1B2C3D-0A1B-0A1B-0A1B-0A1B2C3D4E5F"],
       ["0a1b2c3d", "net-1"],
     );
-    cases(ipv4Cidr, ["192.168.0.0/16", "0.0.0.0/0"], ["256.0.0.0/8", "10.0.0.0", "10.0.0.0/33"]);
+    cases(
+      ipv4Cidr,
+      ["192.168.0.0/16", "0.0.0.0/0", "10.42.0.7/32", "10.0.0.0/8"],
+      [
+        "256.0.0.0/8",
+        "10.0.0.0",
+        "10.0.0.0/33",
+        "10.0.0.1/8",
+        "010.0.0.0/8",
+        "10.00.0.0/16",
+        "10.0.0.0/08",
+      ],
+    );
+    assert.ok(hasUrlCredentials("https://u:p@h/x"));
+    assert.ok(hasUrlCredentials("http://token@h"));
+    assert.ok(!hasUrlCredentials("https://h/a@b"));
+    assert.ok(!hasUrlCredentials("https://h?x=a@b"));
     cases(absolutePath, ["/home/ubuntu/metrics-exchange", "/"], ["relative", "/a b", "/a;b"]);
   });
 });
