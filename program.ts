@@ -114,9 +114,13 @@ async function report(
   planningSeconds: number,
 ): Promise<void> {
   if (config.metrics.enabled && !pulumi.runtime.isDryRun()) {
+    const logPath = path.resolve(config.metrics.logPath);
+    // Metrics are a side path: a log that cannot be written never fails the deployment.
     await appendMetricsEvents(
-      path.resolve(config.metrics.logPath),
+      logPath,
       reconciliationEvents(fleet, config.pools, Math.floor(now / 1000), planningSeconds),
+    ).catch((err: Error) =>
+      pulumi.log.warn(`metrics events not written to ${logPath}, the up goes on: ${err.message}`),
     );
   }
   for (const { name, reason } of fleet.dropped) {

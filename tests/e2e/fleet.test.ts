@@ -87,6 +87,31 @@ describe("the fleet on the real engine", function () {
     assert.equal(result.summary.resourceChanges?.delete ?? 0, 0);
   });
 
+  it("an unwritable metrics log is a warning, and the up goes on", async function () {
+    // A path under a regular file: no directory can be made there, even by root.
+    await test.stack.setAllConfig({
+      "runner-fleet:metricsEnabled": { value: "true" },
+      "runner-fleet:metricsLogPath": { value: "/etc/hostname/runner-fleet-metrics.log" },
+    });
+    try {
+      let output = "";
+      const result = await timed("up, metrics log unwritable", () =>
+        test.stack.up({ onOutput: (text) => (output += text) }),
+      );
+      assert.equal(result.summary.result, "succeeded");
+      assert.match(
+        output,
+        /metrics events not written to \/etc\/hostname\/runner-fleet-metrics\.log, the up goes on/,
+      );
+      assert.equal(result.summary.resourceChanges?.create ?? 0, 0);
+      assert.equal(result.summary.resourceChanges?.delete ?? 0, 0);
+    } finally {
+      await test.stack.setAllConfig({ "runner-fleet:metricsEnabled": { value: "false" } });
+      await test.stack.removeConfig("runner-fleet:metricsLogPath");
+    }
+    await up("up, metrics off again");
+  });
+
   // What a killed `up` leaves: a server the state does not know (a pending create). Made here
   // through Nova's API, with the metadata the program gives its servers.
   const makeLostServer = async (stack: string, name: string, withKeypair: boolean) => {
