@@ -12,7 +12,11 @@
 // never recorded. A candidate whose runner is busy on GitHub waits for its job to end.
 import type { LostServer } from "../dynamic-providers/lost-server-sweep";
 import { FleetServer, listStackServers } from "../dynamic-providers/openstack/nova-servers";
-import { openStackCredentials, OpenStackSession } from "../dynamic-providers/openstack/session";
+import {
+  OpenStackHttpError,
+  openStackCredentials,
+  OpenStackSession,
+} from "../dynamic-providers/openstack/session";
 import type { PreviousDeployment } from "./observation";
 
 export interface LostServerPlan {
@@ -52,18 +56,41 @@ export function planLostServers(
   return plan;
 }
 
+/** How often the search tries, and how long it waits before trying again (times the try). */
+export interface SearchRetry {
+  attempts: number;
+  delayMs: number;
+}
+
 /**
- * The stack's fleet servers in Nova (a Keystone login and one paged request). Without OpenStack
- * credentials in the environment (`OS_*` or `OS_CLOUD`) it cannot look, and says why.
+ * The stack's fleet servers in Nova (a Keystone login and one paged request), or why it could not
+ * look. The search is a side path: without OpenStack credentials in the environment (`OS_*` or
+ * `OS_CLOUD`), or when Keystone or Nova keep failing (5xx and timeouts are tried again, a
+ * bounded number of times; other answers at once), it says why and the deployment goes on
+ * without a sweep, as it did before the search existed.
  */
 export async function listFleetServers(
   prefix: string,
   stack: string,
+  env: NodeJS.ProcessEnv = process.env,
+  retry: SearchRetry = { attempts: 3, delayMs: 2000 },
 ): Promise<FleetServer[] | { skipped: string }> {
-  const credentials = openStackCredentials(process.env);
+  const credentials = openStackCredentials(env);
   if ("missing" in credentials) return { skipped: credentials.missing };
-  const session = await OpenStackSession.login(credentials);
-  return listStackServers(session, prefix, stack);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const session = await OpenStackSession.login(credentials);
+      return await listStackServers(session, prefix, stack);
+    } catch (err) {
+      const status = err instanceof OpenStackHttpError ? err.status : undefined;
+      const transient = status === undefined || status >= 500;
+      if (!transient || attempt >= retry.attempts) {
+        const tries = attempt === 1 ? "" : ` (${attempt} tries)`;
+        return { skipped: `the search failed${tries}: ${(err as Error).message}` };
+      }
+      await new Promise((resolve) => setTimeout(resolve, retry.delayMs * attempt));
+    }
+  }
 }
 
 /** The plan when Nova could not be searched: nothing swept, what was known stays known. */

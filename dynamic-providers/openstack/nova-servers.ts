@@ -1,6 +1,6 @@
 // Nova calls the lost-server sweep needs: list a stack's fleet servers, delete a server and wait
 // until it is gone, delete a keypair.
-import { OpenStackSession } from "./session";
+import { OpenStackHttpError, OpenStackSession } from "./session";
 
 import { RUNNER_METADATA_KEY, STACK_METADATA_KEY } from "../../rules/server-metadata";
 
@@ -33,7 +33,7 @@ export async function listStackServers(
     `/servers/detail?limit=1000&name=${encodeURIComponent(namePattern(prefix))}`;
   for (let page = 0; next && page < 100; page++) {
     const res = await session.request("GET", "compute", next);
-    if (!res.ok) throw new Error(`Nova: GET servers: HTTP ${res.status}`);
+    if (!res.ok) throw new OpenStackHttpError(`Nova: GET servers: HTTP ${res.status}`, res.status);
     const body = (await res.json()) as {
       servers: NovaServerDetail[];
       servers_links?: { rel: string; href: string }[];

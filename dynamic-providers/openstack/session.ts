@@ -149,6 +149,16 @@ interface CatalogEntry {
   endpoints: { interface: string; region?: string; region_id?: string; url: string }[];
 }
 
+/** An OpenStack API's answer other than the one expected, with its HTTP status. */
+export class OpenStackHttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A Keystone token and the catalog's endpoints; requests carry the token, never log it. */
 export class OpenStackSession {
   private constructor(
@@ -165,7 +175,10 @@ export class OpenStackSession {
       signal: AbortSignal.timeout(60_000),
     });
     if (res.status !== 201) {
-      throw new Error(`Keystone login at ${credentials.authUrl}: HTTP ${res.status}`);
+      throw new OpenStackHttpError(
+        `Keystone login at ${credentials.authUrl}: HTTP ${res.status}`,
+        res.status,
+      );
     }
     const body = (await res.json()) as { token: { catalog?: CatalogEntry[] } };
     const token = res.headers.get("x-subject-token");
