@@ -38,20 +38,16 @@ export function userDataSettings(
  */
 export function userDataSizeProblem(config: FleetConfig): string | undefined {
   const settings = userDataSettings(config, config.repoPolicyComplianceUrl ? "t" : undefined);
-  const length = Math.max(
-    ...config.pools.map((pool) =>
-      largestUserDataLength(
-        settings,
-        config.registrationMode === "jit"
-          ? { mode: "jit" }
-          : {
-              mode: "registration-token",
-              url: gitHubWebUrl(config.githubApiUrl, config.githubPath),
-              labels: pool.labels,
-            },
-      ),
-    ),
-  );
+  // A JIT config carries the labels; a registration token's userdata lists each pool's.
+  const registrations =
+    config.registrationMode === "jit"
+      ? [{ mode: "jit" as const }]
+      : config.pools.map((pool) => ({
+          mode: "registration-token" as const,
+          url: gitHubWebUrl(config.githubApiUrl, config.githubPath),
+          labels: pool.labels,
+        }));
+  const length = Math.max(...registrations.map((r) => largestUserDataLength(settings, r)));
   if (length <= USERDATA_MAX_BASE64_LENGTH) return undefined;
   const over = Math.ceil(((length - USERDATA_MAX_BASE64_LENGTH) * 3) / 4);
   const culprit =

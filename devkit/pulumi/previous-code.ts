@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ConfigMap, PulumiFn } from "@pulumi/pulumi/automation";
-import type { PreviousCodeChildResult, PreviousCodeChildSettings } from "./previous-code-child";
+import type { UpChildResult, UpChildSettings } from "./up-child";
 import { createTestStack, linkNodeModules, TestStack } from "./test-stack";
 import { repoRoot } from "./toolchain";
 
@@ -193,14 +193,14 @@ export class PreviousCodeStack {
    * with the tail of its stderr. Then, succeeded or not, the work folder links this repository's
    * node_modules again (`useHead`).
    */
-  async upWithPreviousCode(): Promise<PreviousCodeChildResult> {
+  async upWithPreviousCode(): Promise<UpChildResult> {
     const { root } = this.checkout;
     const log = this.opts.log ?? defaultLog;
     this.usePrevious();
     try {
       const child = path.join(root, CHILD_FILE);
       const copying = `${child}.${process.pid}.tmp`;
-      fs.copyFileSync(path.join(__dirname, "previous-code-child.ts"), copying);
+      fs.copyFileSync(path.join(__dirname, "up-child.ts"), copying);
       fs.renameSync(copying, child);
 
       const base = path.dirname(this.test.stateDir);
@@ -208,7 +208,7 @@ export class PreviousCodeStack {
       const resultFile = path.join(base, "previous-code-result.json");
       fs.rmSync(resultFile, { force: true });
       const envVars = this.previousEnv(this.test.stack.workspace.envVars);
-      const settings: PreviousCodeChildSettings = {
+      const settings: UpChildSettings = {
         projectName: this.opts.projectName,
         stackName: this.test.stack.name,
         workDir: this.test.workDir,
@@ -227,7 +227,7 @@ export class PreviousCodeStack {
         timeoutMs: this.opts.upTimeoutMs ?? 15 * 60_000,
         what: `up with the code of ${this.checkout.commit}`,
       });
-      return JSON.parse(fs.readFileSync(resultFile, "utf8")) as PreviousCodeChildResult;
+      return JSON.parse(fs.readFileSync(resultFile, "utf8")) as UpChildResult;
     } finally {
       this.useHead();
     }

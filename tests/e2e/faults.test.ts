@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { FaultFleet, firstLine } from "../faults/harness";
 import { descendants, killEach, ProcessInfo } from "../faults/processes";
-import type { ChildSettings } from "../faults/up-child";
+import type { UpChildSettings } from "../../devkit/pulumi/up-child";
 import { repoRoot } from "../../devkit/pulumi/toolchain";
 
 const QUANTITY = 2;
@@ -269,11 +269,15 @@ describe("the fleet under faults", function () {
       action: { kind: "hold" },
     });
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "faults-kill-"));
-    const settings: ChildSettings = {
+    const settings: UpChildSettings = {
       projectName: "faults",
+      stackName: "test",
       workDir: fleet.workspace.workDir,
       backendUrl: `file://${fleet.test.stateDir}`,
       envVars: fleet.workspace.envVars,
+      programModule: path.join(repoRoot, "program.ts"),
+      programExport: "fleetProgram",
+      resultFile: path.join(work, "result.json"),
     };
     fs.writeFileSync(path.join(work, "settings.json"), JSON.stringify(settings), { mode: 0o600 });
     const started = Date.now();
@@ -282,7 +286,7 @@ describe("the fleet under faults", function () {
       [
         "--import",
         "tsx",
-        path.join(repoRoot, "tests", "faults", "up-child.ts"),
+        path.join(repoRoot, "devkit", "pulumi", "up-child.ts"),
         path.join(work, "settings.json"),
       ],
       { cwd: repoRoot, env: fleet.cliEnv(), stdio: ["ignore", "pipe", "pipe"] },

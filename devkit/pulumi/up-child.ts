@@ -1,44 +1,43 @@
-// `up` of a test stack with the program of an older checkout, in a process of its own. The kit
-// (previous-code.ts) copies this file into that checkout and runs it with the checkout's own tsx,
-// from the checkout's folder, so that everything it loads — @pulumi/pulumi, the program, the
-// dynamic providers the program serializes — comes from the old tree and its node_modules, not
-// from this repository's. For that reason it imports nothing but Node's modules and
-// @pulumi/pulumi: keep it so, and keep it working with the oldest checkout a test deploys.
+// `up` of a test stack in a process of its own, with the program a module exports. Two uses:
+// - the fault suite kills the engine mid-way without killing itself;
+// - the upgrade kit (previous-code.ts) copies this file into an older checkout and runs it with
+//   that checkout's tsx, from its folder, so that everything it loads (@pulumi/pulumi, the
+//   program, the dynamic providers the program serializes) comes from the old tree.
+// For the second, it imports nothing but Node's modules and @pulumi/pulumi: keep it so, and keep
+// it working with the oldest checkout a test deploys.
 //
-// Usage: tsx .previous-code-child.ts <settings.json>; see `PreviousCodeChildSettings`. It prints
-// the engine's output and writes the up's summary and its non-secret outputs to `resultFile`.
+// Usage: tsx up-child.ts <settings.json>; see `UpChildSettings`. It prints the engine's output
+// and writes the up's summary and its non-secret outputs to `resultFile`.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { LocalWorkspace, PulumiFn } from "@pulumi/pulumi/automation";
 
-/** What the kit hands the child, as a JSON file (it holds the passphrase: mode 0600). */
-export interface PreviousCodeChildSettings {
+/** What the caller hands the child, as a JSON file (it holds the passphrase: mode 0600). */
+export interface UpChildSettings {
   projectName: string;
   stackName: string;
   workDir: string;
   backendUrl: string;
   /** The engine's environment: toolchain, passphrase, credentials. */
   envVars: Record<string, string>;
-  /** The program module, absolute, inside the old checkout. */
+  /** The program module, absolute. */
   programModule: string;
   /** Its export that is the Pulumi program. */
   programExport: string;
-  /** Where to write a `PreviousCodeChildResult`. */
+  /** Where to write an `UpChildResult`. */
   resultFile: string;
 }
 
 /** What the child reports of the up. */
-export interface PreviousCodeChildResult {
+export interface UpChildResult {
   summary: { result: string; resourceChanges?: Record<string, number> };
   /** The stack outputs that are not secret, by name. */
   outputs: Record<string, unknown>;
 }
 
 async function main(): Promise<void> {
-  const settings = JSON.parse(
-    fs.readFileSync(process.argv[2], "utf8"),
-  ) as PreviousCodeChildSettings;
+  const settings = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as UpChildSettings;
   const loaded = (await import(pathToFileURL(path.resolve(settings.programModule)).href)) as Record<
     string,
     unknown
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
     onOutput: (s) => process.stdout.write(s),
     onError: (s) => process.stderr.write(s),
   });
-  const report: PreviousCodeChildResult = {
+  const report: UpChildResult = {
     summary: {
       result: result.summary.result,
       resourceChanges: result.summary.resourceChanges,
@@ -79,13 +78,13 @@ async function main(): Promise<void> {
     ),
   };
   fs.writeFileSync(settings.resultFile, JSON.stringify(report), { mode: 0o600 });
-  process.stdout.write(`\nprevious-code-child: ${result.summary.result}\n`);
+  process.stdout.write(`\nup-child: ${result.summary.result}\n`);
 }
 
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`previous-code-child: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`up-child: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(1);
   },
 );
