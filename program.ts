@@ -11,6 +11,10 @@ import { userDataSettings } from "./config/userdata-settings";
 import { GitHubCredentials, resolveCredentials } from "./dynamic-providers/github/client";
 import { LostServerSweep } from "./dynamic-providers/lost-server-sweep";
 import { appendMetricsEvents } from "./dynamic-providers/metrics/log";
+import { readTenantCapacity, TenantCapacity } from "./dynamic-providers/openstack/tenant-capacity";
+import type { FleetServer } from "./dynamic-providers/openstack/nova-servers";
+import { onTheCloud } from "./fleet/cloud-side-path";
+import { fitPlanToQuota, QuotaVerdict, quotaWarning } from "./fleet/quota";
 import {
   listFleetServers,
   LostServerPlan,
@@ -19,6 +23,7 @@ import {
   nextKnownServerIds,
   planLostServers,
   planWithoutSearch,
+  runnersWithUnknownServers,
 } from "./fleet/lost-servers";
 import {
   latestRunnerVersion,
@@ -37,12 +42,13 @@ export async function fleetProgram() {
   const world = await observe(settings);
   // One clock for every decision of this deployment: ages, boot grace, new runners' createdAt.
   const now = Date.now();
-  const fleet = await planRunners(settings, world, now);
-  await report(settings, fleet, now, (Date.now() - started) / 1000);
-  const lostServers = await planLostServerSweep(settings, world);
+  const { fleet, quota } = await planRunners(settings, world, now);
+  await report(settings, { fleet, quota }, now, (Date.now() - started) / 1000);
+  const lostServers = planLostServerSweep(world);
   const runnerVersion = await resolveRunnerVersion(settings);
-  const declared = declare(settings, { fleet, lostServers, runnerVersion });
-  return outputs({ fleet, lostServers }, declared);
+  recordPlan({ fleet, lostServers, quota });
+  const declared = declare(settings, { fleet, lostServers, quota, runnerVersion });
+  return outputs({ fleet, lostServers, quota }, declared);
 }
 
 /** The stack config, validated, with the credentials and secrets the program itself needs. */
@@ -71,29 +77,36 @@ function readSettings(): Settings {
 
 /** What the program sees before it decides which runners to keep. */
 interface World {
-  /** What the last completed deployment's outputs say. */
+  /** What the last deployment's outputs say (also a failed one's: see `recordPlan`). */
   previous: PreviousDeployment;
   /** The runners GitHub lists with the fleet's prefix. */
   github: ObservedRunner[];
+  /** Nova's servers of this stack, or why they could not be listed. */
+  servers: FleetServer[] | { skipped: string };
+  /** The tenant's room for new servers, or why it could not be read. */
+  capacity: TenantCapacity | { skipped: string };
 }
 
-async function observe({ config, credentials }: Settings): Promise<World> {
-  return {
-    previous: await previousDeployment(),
-    github: await observedRunners(
-      config.githubApiUrl,
-      config.githubPath,
-      config.namePrefix,
-      credentials,
-    ),
-  };
+async function observe({ config, credentials, stack }: Settings): Promise<World> {
+  const [previous, github, servers, capacity] = await Promise.all([
+    previousDeployment(),
+    observedRunners(config.githubApiUrl, config.githubPath, config.namePrefix, credentials),
+    listFleetServers(config.namePrefix, stack),
+    onTheCloud("reading the quota", readTenantCapacity),
+  ]);
+  return { previous, github, servers, capacity };
 }
 
-/** The runners to keep, make and drop, on the deployment's clock. */
-async function planRunners({ config }: Settings, world: World, now: number): Promise<FleetPlan> {
+/** The runners to keep, make and drop, on the deployment's clock, within the tenant's quota. */
+async function planRunners(
+  { config }: Settings,
+  world: World,
+  now: number,
+): Promise<{ fleet: FleetPlan; quota: QuotaVerdict | { skipped: string } }> {
   const previous = world.previous.runners;
+  const servers = "skipped" in world.servers ? undefined : world.servers;
   const timing = { now, bootGraceSeconds: config.bootGraceSeconds, mode: config.registrationMode };
-  return planFleet({
+  const fleet = planFleet({
     namePrefix: config.namePrefix,
     namedPools: config.namedPools,
     pools: config.pools,
@@ -102,14 +115,29 @@ async function planRunners({ config }: Settings, world: World, now: number): Pro
     ...timing,
     flushBusy: config.flushBusy,
     serversInError: await serversInError(previous, world.github, timing),
+    serversNotRecorded: servers && runnersWithUnknownServers(servers, world.previous),
     randomSuffix: randomRunnerSuffix,
   });
+  if ("skipped" in world.capacity) return { fleet, quota: world.capacity };
+  const flavors = new Map(config.pools.map((p) => [p.name, p.flavor]));
+  // Kept runners Nova has no server for: a failed `up` registered them and made no server.
+  const withServer = new Set(servers?.map((s) => s.runnerName));
+  const withoutServer = new Set(
+    servers ? previous.map((r) => r.name).filter((n) => !withServer.has(n)) : [],
+  );
+  const fitted = fitPlanToQuota(
+    fleet,
+    withoutServer,
+    world.capacity,
+    (pool) => flavors.get(pool) ?? "",
+  );
+  return { fleet: fitted.plan, quota: fitted.verdict };
 }
 
 /** Says which runners leave and why, and records the plan as metrics on a real `up`. */
 async function report(
   { config }: Settings,
-  fleet: FleetPlan,
+  { fleet, quota }: Pick<DeploymentPlan, "fleet" | "quota">,
   now: number,
   planningSeconds: number,
 ): Promise<void> {
@@ -123,6 +151,11 @@ async function report(
       pulumi.log.warn(`metrics events not written to ${logPath}, the up goes on: ${err.message}`),
     );
   }
+  if ("skipped" in quota) pulumi.log.warn(`the tenant's quota is not known: ${quota.skipped}`);
+  else {
+    const warning = quotaWarning(quota);
+    if (warning) pulumi.log.warn(warning);
+  }
   for (const { name, reason } of fleet.dropped) {
     pulumi.log.info(`runner ${name} leaves the fleet: ${reason}`);
   }
@@ -134,18 +167,15 @@ async function report(
   }
 }
 
-/** Searches Nova for servers no deployment recorded, plans their sweep and says so. */
-async function planLostServerSweep(
-  { config, stack }: Settings,
-  world: World,
-): Promise<LostServerPlan> {
-  const servers = await listFleetServers(config.namePrefix, stack);
+/** Plans the sweep of the servers of the stack in Nova that no deployment recorded, says so. */
+function planLostServerSweep(world: World): LostServerPlan {
+  const { servers, previous } = world;
   if ("skipped" in servers) {
     pulumi.log.warn(`servers lost by an interrupted up are not looked for: ${servers.skipped}`);
-    return planWithoutSearch(world.previous);
+    return planWithoutSearch(previous);
   }
   const busy = new Set(world.github.filter((r) => r.busy).map((r) => r.name));
-  const plan = planLostServers(servers, world.previous, busy);
+  const plan = planLostServers(servers, previous, busy);
   for (const warning of lostServerWarnings(plan)) pulumi.log.warn(warning);
   return plan;
 }
@@ -166,6 +196,7 @@ async function resolveRunnerVersion({ config, credentials }: Settings) {
 interface DeploymentPlan {
   fleet: FleetPlan;
   lostServers: LostServerPlan;
+  quota: QuotaVerdict | { skipped: string };
   runnerVersion?: string;
 }
 
@@ -243,23 +274,49 @@ export function declareFleet(
   });
 }
 
+/** The outputs that follow from the plan alone, known before any resource changes. */
+function plannedOutputs(plan: Omit<DeploymentPlan, "runnerVersion">) {
+  return {
+    runners: plan.fleet.runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt })),
+    runnerNames: plan.fleet.runners.map((r) => r.name),
+    droppedRunners: plan.fleet.dropped,
+    orphanedRunners: plan.fleet.orphans,
+    sweptServers: plan.lostServers.sweep.map((s) => s.id),
+    // How many of the servers this deployment wanted the tenant's quota allowed (fleet/quota.ts).
+    serverQuota: plan.quota,
+  };
+}
+
+/**
+ * Records the plan as the stack's outputs before any resource changes. The engine keeps outputs
+ * registered during a deployment even when the deployment fails, so after a failed or killed
+ * `up` the next one plans from the runners this one made (kept, never made again), not from the
+ * last completed deployment's. The complete outputs (`outputs`) replace these at the end; they
+ * wait for every resource, so they are registered last.
+ */
+function recordPlan(plan: Omit<DeploymentPlan, "runnerVersion">): void {
+  const stack = pulumi.runtime.getStackResource();
+  if (!stack || pulumi.runtime.isDryRun()) return;
+  pulumi.runtime.registerResourceOutputs(stack, {
+    ...plannedOutputs(plan),
+    knownServerIds: nextKnownServerIds(plan.lostServers, []),
+    lostServerCandidates: nextCandidates(plan.lostServers, []),
+  });
+}
+
 /** The stack outputs: what the next deployment observes, and what operators read. */
 function outputs(plan: Omit<DeploymentPlan, "runnerVersion">, declared: Declared) {
   const { sweep, image, group, fleet } = declared;
   const serverIds = fleet.runners.map((r) => r.serverId);
   return {
-    runners: fleet.runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt })),
-    runnerNames: fleet.runners.map((r) => r.name),
+    ...plannedOutputs(plan),
     serverIds,
     imageId: image.imageId,
     securityGroupId: group.groupId,
-    droppedRunners: plan.fleet.dropped,
-    orphanedRunners: plan.fleet.orphans,
     // For the next deployment's lost-server search (fleet/lost-servers.ts).
     knownServerIds: pulumi.all(serverIds).apply((ids) => nextKnownServerIds(plan.lostServers, ids)),
     lostServerCandidates: sweep.servers.apply((deleted) =>
       nextCandidates(plan.lostServers, deleted),
     ),
-    sweptServers: plan.lostServers.sweep.map((s) => s.id),
   };
 }

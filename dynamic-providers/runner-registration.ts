@@ -4,8 +4,8 @@
 // create  = a just-in-time config for a named runner (or a registration token, for GHES < 3.10);
 // read    = online / offline / busy from one listing shared by the whole refresh, or gone, in
 //           which case it leaves the state and the next `up` creates a new runner;
-// delete  = DELETE on GitHub: 204 or 404 is done; 422 (busy) waits for the job, bounded, unless
-//           flushBusy is set.
+// delete  = DELETE on GitHub, after the server is gone: 204 or 404 is done; 422 (busy) waits for
+//           the job, bounded; with flushBusy, for GitHub to see the runner lost (same bound).
 import * as pulumi from "@pulumi/pulumi";
 import { providerByReference } from "./provider-by-reference";
 import { stateAddresses } from "./state-addresses";
@@ -166,7 +166,12 @@ export class RunnerRegistrationProvider implements pulumi.dynamic.ResourceProvid
     if (props.runnerId && releasedRunners().has(`${props.apiUrl} ${props.path} ${props.runnerId}`))
       return;
     const { octokit } = await this.client(props.apiUrl);
-    await releaseRunner(octokit, { ...props, ...busySettings(this.configLookup, props), id });
+    await releaseRunner(octokit, {
+      ...props,
+      ...busySettings(this.configLookup, props),
+      id,
+      serverGone: true,
+    });
   }
 }
 

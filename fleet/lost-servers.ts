@@ -12,11 +12,7 @@
 // never recorded. A candidate whose runner is busy on GitHub waits for its job to end.
 import type { LostServer } from "../dynamic-providers/lost-server-sweep";
 import { FleetServer, listStackServers } from "../dynamic-providers/openstack/nova-servers";
-import {
-  OpenStackHttpError,
-  openStackCredentials,
-  OpenStackSession,
-} from "../dynamic-providers/openstack/session";
+import { defaultCloudRetry, onTheCloud, CloudRetry } from "./cloud-side-path";
 import type { PreviousDeployment } from "./observation";
 
 export interface LostServerPlan {
@@ -56,41 +52,23 @@ export function planLostServers(
   return plan;
 }
 
-/** How often the search tries, and how long it waits before trying again (times the try). */
-export interface SearchRetry {
-  attempts: number;
-  delayMs: number;
-}
-
 /**
  * The stack's fleet servers in Nova (a Keystone login and one paged request), or why it could not
- * look. The search is a side path: without OpenStack credentials in the environment (`OS_*` or
- * `OS_CLOUD`), or when Keystone or Nova keep failing (5xx and timeouts are tried again, a
- * bounded number of times; other answers at once), it says why and the deployment goes on
- * without a sweep, as it did before the search existed.
+ * look: a side path (see `onTheCloud`); without a search the deployment goes on without a sweep,
+ * as it did before the search existed.
  */
-export async function listFleetServers(
+export function listFleetServers(
   prefix: string,
   stack: string,
   env: NodeJS.ProcessEnv = process.env,
-  retry: SearchRetry = { attempts: 3, delayMs: 2000 },
+  retry: CloudRetry = defaultCloudRetry,
 ): Promise<FleetServer[] | { skipped: string }> {
-  const credentials = openStackCredentials(env);
-  if ("missing" in credentials) return { skipped: credentials.missing };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const session = await OpenStackSession.login(credentials);
-      return await listStackServers(session, prefix, stack);
-    } catch (err) {
-      const status = err instanceof OpenStackHttpError ? err.status : undefined;
-      const transient = status === undefined || status >= 500;
-      if (!transient || attempt >= retry.attempts) {
-        const tries = attempt === 1 ? "" : ` (${attempt} tries)`;
-        return { skipped: `the search failed${tries}: ${(err as Error).message}` };
-      }
-      await new Promise((resolve) => setTimeout(resolve, retry.delayMs * attempt));
-    }
-  }
+  return onTheCloud(
+    "the search",
+    (session) => listStackServers(session, prefix, stack),
+    env,
+    retry,
+  );
 }
 
 /** The plan when Nova could not be searched: nothing swept, what was known stays known. */
@@ -135,4 +113,18 @@ export function nextCandidates(plan: LostServerPlan, deleted: { id: string }[]):
 /** `knownServerIds` for the next deployment: the servers still known and those declared now. */
 export function nextKnownServerIds(plan: LostServerPlan, declared: string[]): string[] {
   return [...new Set([...plan.stillKnown, ...declared])].sort();
+}
+
+/**
+ * The runners Nova has a server for that the last deployment did not know: a server an
+ * interrupted `up` made and never recorded may already run the runner's single-use JIT config,
+ * so the runner is not kept (a second server of it would never come online); the sweep deals
+ * with the server.
+ */
+export function runnersWithUnknownServers(
+  servers: FleetServer[],
+  previous: Pick<PreviousDeployment, "knownServerIds">,
+): Set<string> {
+  const known = new Set(previous.knownServerIds);
+  return new Set(servers.filter((s) => !known.has(s.id)).map((s) => s.runnerName));
 }

@@ -28,7 +28,9 @@ export type DropCause =
   | "gone-from-github"
   | "offline-past-boot-grace"
   | "server-in-error"
-  | "scale-down";
+  | "server-not-recorded"
+  | "scale-down"
+  | "no-quota";
 
 /** A runner the plan leaves out, so Pulumi removes it. */
 export interface DroppedRunner {
@@ -56,6 +58,11 @@ export interface PlanInput {
    * GitHub says, since a server in ERROR never starts its runner.
    */
   serversInError?: ReadonlySet<string>;
+  /**
+   * Runners with a server in Nova that the last deployment did not record
+   * (`runnersWithUnknownServers`): not kept, since that server may hold their JIT config.
+   */
+  serversNotRecorded?: ReadonlySet<string>;
   /** The random part of a new name (`randomRunnerSuffix`); injected so tests are deterministic. */
   randomSuffix: () => string;
 }
@@ -134,7 +141,14 @@ export function planFleet(input: PlanInput): FleetPlan {
     for (const runner of input.previous.filter((r) => r.pool === pool)) {
       const verdict: ReturnType<typeof classify> = input.serversInError?.has(runner.name)
         ? { gone: { cause: "server-in-error", reason: "its server is in ERROR" } }
-        : classify(runner, observedByName.get(runner.name), input);
+        : input.serversNotRecorded?.has(runner.name)
+          ? {
+              gone: {
+                cause: "server-not-recorded",
+                reason: "an interrupted up made its server and did not record it",
+              },
+            }
+          : classify(runner, observedByName.get(runner.name), input);
       if ("gone" in verdict) drop(runner, verdict.gone);
       else candidates.push({ ...runner, state: verdict.state });
     }

@@ -244,8 +244,9 @@ async function down(): Promise<void> {
     const gh = JSON.parse(fs.readFileSync(stateFile, "utf8")) as Double;
     const stack = await sandboxStack(gh);
     await stack.setConfig("runner-fleet:flushBusy", { value: "true" });
-    say("pulumi destroy");
-    await stack.destroy({ onOutput: (out) => process.stdout.write(out) });
+    // The program runs so the providers see flushBusy as set now, not as last deployed.
+    say("pulumi destroy --run-program");
+    await stack.destroy({ runProgram: true, onOutput: (out) => process.stdout.write(out) });
   }
   for (const name of ["runner-hosts", "github-double"]) {
     const pidFile = path.join(dir, `${name}.pid`);

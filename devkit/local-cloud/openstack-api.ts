@@ -27,8 +27,11 @@ export class OpenStackApi {
     readonly userId: string,
   ) {}
 
-  /** Logs in as the tenant user, or as the admin with `admin: true`. */
-  static async login(opts: { admin?: boolean } = {}): Promise<OpenStackApi> {
+  /**
+   * Logs in as the tenant user (to its project, or to `project`), or as the admin with
+   * `admin: true`.
+   */
+  static async login(opts: { admin?: boolean; project?: string } = {}): Promise<OpenStackApi> {
     const env = cloudEnv();
     const [user, password, project] = opts.admin
       ? [
@@ -36,7 +39,7 @@ export class OpenStackApi {
           env.RUNNER_FLEET_ADMIN_PASSWORD,
           env.RUNNER_FLEET_ADMIN_PROJECT,
         ]
-      : [env.OS_USERNAME, env.OS_PASSWORD, env.OS_PROJECT_NAME];
+      : [env.OS_USERNAME, env.OS_PASSWORD, opts.project ?? env.OS_PROJECT_NAME];
     const res = await fetch(`${env.OS_AUTH_URL}/auth/tokens`, {
       method: "POST",
       headers: { "content-type": "application/json" },

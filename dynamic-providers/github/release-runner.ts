@@ -37,13 +37,21 @@ export interface ReleaseTarget {
   runnerId: number;
   busyWaitSeconds: number;
   flushBusy: boolean;
+  /**
+   * The registration's own delete, which runs once the server is gone: with `flushBusy` it waits
+   * (up to `busyWaitSeconds`) for GitHub to see the runner lost and let it go, so no registration
+   * outlives its server. The teardown, before the server goes, lets a flushed runner go at once.
+   */
+  serverGone?: boolean;
 }
 
 /**
- * Removes a runner from GitHub before its server goes: 204 (it was idle) or 404 (already gone) is
- * done; 422 means it is running a job, and GitHub's answer is the only reliable busy signal (the
- * listing's `busy` lags). Then it waits for the job, up to `busyWaitSeconds`, and fails rather than
- * let the server be deleted under a job — unless `flushBusy`, which says so and lets it go.
+ * Removes a runner from GitHub: 204 (it was idle) or 404 (already gone) is done; 422 means it is
+ * running a job, and GitHub's answer is the only reliable busy signal (the listing's `busy` lags).
+ * Then it waits for the job, up to `busyWaitSeconds`, and fails rather than let the server be
+ * deleted under a job — unless `flushBusy`, which says so and lets the server go. Once the server
+ * is gone (`serverGone`), a flushed runner is retried until GitHub lets it go, within the same
+ * bound; a failure keeps the registration in the state, so the next `up` or `destroy` tries again.
  */
 export async function releaseRunner(
   octokit: Awaited<ReturnType<typeof gitHubClient>>,
@@ -80,11 +88,18 @@ export async function releaseRunner(
         throw new Error(describeGitHubError(`removing runner ${target.name} (${target.id})`, err));
       }
     }
-    if (target.flushBusy) {
+    if (target.flushBusy && !target.serverGone) {
       note(
-        `runner ${target.name} is busy; flushBusy is set, so it is released with its job running`,
+        `runner ${target.name} is busy; flushBusy is set, so its server goes with its job running`,
       );
       return;
+    }
+    if (Date.now() >= deadline && target.serverGone) {
+      throw new Error(
+        `runner ${target.name} is still busy on GitHub ${target.busyWaitSeconds}s after its ` +
+          "server was deleted (flushBusy); its registration was kept, and the next up or destroy " +
+          "removes it once GitHub sees the runner lost",
+      );
     }
     if (Date.now() >= deadline) {
       throw new Error(

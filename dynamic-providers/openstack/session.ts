@@ -165,6 +165,8 @@ export class OpenStackSession {
     private readonly token: string,
     private readonly catalog: CatalogEntry[],
     private readonly credentials: OpenStackCredentials,
+    /** The project the token is scoped to (Neutron's quota URLs name it). */
+    readonly projectId: string | undefined,
   ) {}
 
   static async login(credentials: OpenStackCredentials): Promise<OpenStackSession> {
@@ -180,10 +182,17 @@ export class OpenStackSession {
         res.status,
       );
     }
-    const body = (await res.json()) as { token: { catalog?: CatalogEntry[] } };
+    const body = (await res.json()) as {
+      token: { catalog?: CatalogEntry[]; project?: { id: string } };
+    };
     const token = res.headers.get("x-subject-token");
     if (!token) throw new Error(`Keystone login at ${credentials.authUrl}: no token in the answer`);
-    return new OpenStackSession(token, body.token.catalog ?? [], credentials);
+    return new OpenStackSession(
+      token,
+      body.token.catalog ?? [],
+      credentials,
+      body.token.project?.id,
+    );
   }
 
   /** The URL of a service of the catalog, for the credentials' interface and region. */

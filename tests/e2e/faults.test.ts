@@ -145,8 +145,13 @@ describe("the fleet under faults", function () {
     await converge("latency");
   });
 
-  it("4a. Nova answers 500 to POST /servers twice: the up fails cleanly, the next converges", async function () {
+  it("4a. Nova answers 500 to POST /servers twice: the up fails cleanly, the next converges reusing its registrations", async function () {
     fleet.finishAll();
+    const registered = new Set(
+      gh()
+        .runners()
+        .map((r) => r.name),
+    );
     const since = fleet.nova.log.length;
     const rule = fleet.nova.add({
       name: "POST /servers 500",
@@ -165,7 +170,20 @@ describe("the fleet under faults", function () {
     );
     // One request per server: the provider does not retry a 500 on create.
     assert.ok(posts.length <= QUANTITY + 2, `POST /servers: ${posts.length}`);
+    // The failed up registered its runners; the state holds them, its outputs do not.
+    const madeByFailedUp = gh()
+      .runners()
+      .map((r) => r.name)
+      .filter((name) => !registered.has(name));
+    assert.equal(madeByFailedUp.length, QUANTITY, `registrations: ${madeByFailedUp}`);
+    gh().resetRequestCounts();
     await converge("nova POST 500");
+    // The next up keeps them (they count toward quantity) and makes only their servers.
+    const counts = gh().requestCounts();
+    note(`nova POST 500: converging up: requests=${JSON.stringify(counts.byRoute)}`);
+    assert.equal(counts.byRoute[JIT_ROUTE] ?? 0, 0, "no new registration");
+    const servers = (await fleet.leftovers()).servers.map((s) => s.name).sort();
+    assert.deepEqual(servers, [...madeByFailedUp].sort());
   });
 
   it("4b. Nova answers 500 to DELETE /servers/{id}: the up fails cleanly, the next converges", async function () {

@@ -1,25 +1,11 @@
 import * as assert from "node:assert/strict";
 import { classify, KnownRunner, planFleet, PlanInput } from "../../fleet/plan";
+import { planInput } from "../support/plan-input";
 
 const NOW = Date.parse("2026-11-25T12:00:00Z");
 const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString();
 
-function input(overrides: Partial<PlanInput>): PlanInput {
-  let n = 0;
-  return {
-    namePrefix: "ci",
-    namedPools: false,
-    pools: [{ name: "default", quantity: 3 }],
-    previous: [],
-    observed: [],
-    now: NOW,
-    bootGraceSeconds: 1380,
-    mode: "jit",
-    flushBusy: false,
-    randomSuffix: () => (n++).toString(16).padStart(12, "0"),
-    ...overrides,
-  };
-}
+const input = (overrides: Partial<PlanInput>) => planInput(NOW, overrides);
 
 const known = (name: string, createdMinutesAgo = 60, pool = "default"): KnownRunner => ({
   name,
