@@ -31,8 +31,9 @@ import {
   PreviousDeployment,
   previousDeployment,
   serversInError,
-  stackIdentity,
+  stackName,
 } from "./fleet/observation";
+import { legacyStillInUse, StackIdentity, stackIdentity } from "./fleet/stack-identity";
 import { FleetPlan, ObservedRunner, planFleet, randomRunnerSuffix } from "./fleet/plan";
 import { reconciliationEvents } from "./fleet/reconciliation-events";
 
@@ -46,9 +47,12 @@ export async function fleetProgram() {
   await report(settings, { fleet, quota }, now, (Date.now() - started) / 1000);
   const lostServers = planLostServerSweep(world);
   const runnerVersion = await resolveRunnerVersion(settings);
-  recordPlan({ fleet, lostServers, quota });
-  const declared = declare(settings, { fleet, lostServers, quota, runnerVersion });
-  return outputs({ fleet, lostServers, quota }, declared);
+  const { identity, servers } = world;
+  const marks = "skipped" in servers ? undefined : servers.map((s) => s.stack);
+  const plan = { fleet, lostServers, quota, identity, marks };
+  recordPlan(plan);
+  const declared = declare(settings, { ...plan, runnerVersion });
+  return outputs(plan, declared);
 }
 
 /** The stack config, validated, with the credentials and secrets the program itself needs. */
@@ -56,8 +60,6 @@ interface Settings {
   config: FleetConfig;
   credentials: GitHubCredentials;
   repoPolicyComplianceToken: pulumi.Output<string> | undefined;
-  /** `organization/project/stack`: marks the stack's servers in Nova. */
-  stack: string;
 }
 
 function readSettings(): Settings {
@@ -71,7 +73,6 @@ function readSettings(): Settings {
       process.env,
     ),
     repoPolicyComplianceToken: cfg.getSecret("repoPolicyComplianceToken"),
-    stack: stackIdentity(),
   };
 }
 
@@ -79,22 +80,33 @@ function readSettings(): Settings {
 interface World {
   /** What the last deployment's outputs say (also a failed one's: see `recordPlan`). */
   previous: PreviousDeployment;
-  /** The runners GitHub lists with the fleet's prefix. */
-  github: ObservedRunner[];
+  /** The runners GitHub lists with the fleet's prefix, or why it could not list them. */
+  github: ObservedRunner[] | { unreadable: string };
   /** Nova's servers of this stack, or why they could not be listed. */
   servers: FleetServer[] | { skipped: string };
   /** The tenant's room for new servers, or why it could not be read. */
   capacity: TenantCapacity | { skipped: string };
+  /** What marks this stack's servers in Nova. */
+  identity: StackIdentity;
 }
 
-async function observe({ config, credentials, stack }: Settings): Promise<World> {
-  const [previous, github, servers, capacity] = await Promise.all([
-    previousDeployment(),
-    observedRunners(config.githubApiUrl, config.githubPath, config.namePrefix, credentials),
-    listFleetServers(config.namePrefix, stack),
+async function observe({ config, credentials }: Settings): Promise<World> {
+  const previous = await previousDeployment();
+  const identity = stackIdentity(stackName(), previous.identity);
+  const [github, servers, capacity] = await Promise.all([
+    observedRunners(config.githubApiUrl, config.githubPath, config.namePrefix, credentials).catch(
+      (err: Error) => {
+        // With runners to force-release, the operator is recovering from lost access: the
+        // program must not stop `destroy --run-program`, whose deletes read the lever.
+        if (config.forceRelease.length === 0) throw err;
+        pulumi.log.warn(`GitHub cannot be read, so every runner is kept as it is: ${err.message}`);
+        return { unreadable: err.message };
+      },
+    ),
+    listFleetServers(config.namePrefix, identity.recognised),
     onTheCloud("reading the quota", readTenantCapacity),
   ]);
-  return { previous, github, servers, capacity };
+  return { previous, github, servers, capacity, identity };
 }
 
 /** The runners to keep, make and drop, on the deployment's clock, within the tenant's quota. */
@@ -104,6 +116,17 @@ async function planRunners(
   now: number,
 ): Promise<{ fleet: FleetPlan; quota: QuotaVerdict | { skipped: string } }> {
   const previous = world.previous.runners;
+  if ("unreadable" in world.github) {
+    const pools = new Set(config.pools.map((p) => p.name));
+    const kept = previous
+      .filter((r) => pools.has(r.pool))
+      .map((r) => ({ ...r, state: "idle" as const }));
+    return {
+      fleet: { runners: kept, dropped: [], orphans: [] },
+      quota: { skipped: "GitHub cannot be read" },
+    };
+  }
+  const github = world.github;
   const servers = "skipped" in world.servers ? undefined : world.servers;
   const timing = { now, bootGraceSeconds: config.bootGraceSeconds, mode: config.registrationMode };
   const fleet = planFleet({
@@ -111,10 +134,10 @@ async function planRunners(
     namedPools: config.namedPools,
     pools: config.pools,
     previous,
-    observed: world.github,
+    observed: github,
     ...timing,
     flushBusy: config.flushBusy,
-    serversInError: await serversInError(previous, world.github, timing),
+    serversInError: await serversInError(previous, github, timing),
     serversNotRecorded: servers && runnersWithUnknownServers(servers, world.previous),
     randomSuffix: randomRunnerSuffix,
   });
@@ -174,6 +197,8 @@ function planLostServerSweep(world: World): LostServerPlan {
     pulumi.log.warn(`servers lost by an interrupted up are not looked for: ${servers.skipped}`);
     return planWithoutSearch(previous);
   }
+  // Without GitHub's view no runner counts as idle: nothing is swept.
+  if ("unreadable" in world.github) return planWithoutSearch(previous);
   const busy = new Set(world.github.filter((r) => r.busy).map((r) => r.name));
   const plan = planLostServers(servers, previous, busy);
   for (const warning of lostServerWarnings(plan)) pulumi.log.warn(warning);
@@ -197,6 +222,9 @@ interface DeploymentPlan {
   fleet: FleetPlan;
   lostServers: LostServerPlan;
   quota: QuotaVerdict | { skipped: string };
+  identity: StackIdentity;
+  /** The marks of the stack's servers Nova has (undefined: not searched). */
+  marks?: string[];
   runnerVersion?: string;
 }
 
@@ -208,11 +236,14 @@ interface Declared {
 }
 
 function declare(settings: Settings, plan: DeploymentPlan): Declared {
-  const { config, credentials, stack } = settings;
+  const { config, credentials } = settings;
+  const stack = plan.identity.identity;
   // Every server depends on the sweep, so `destroy` runs the sweep's delete last.
   const sweep = new LostServerSweep("lost-servers", {
     prefix: config.namePrefix,
     stack,
+    recognised: plan.identity.recognised,
+    github: { apiUrl: config.githubApiUrl, path: config.githubPath },
     servers: plan.lostServers.sweep,
   });
   const image = new RunnerImage("image", {
@@ -282,6 +313,9 @@ function plannedOutputs(plan: Omit<DeploymentPlan, "runnerVersion">) {
     droppedRunners: plan.fleet.dropped,
     orphanedRunners: plan.fleet.orphans,
     sweptServers: plan.lostServers.sweep.map((s) => s.id),
+    // What marks the stack's servers (fleet/stack-identity.ts).
+    stackIdentity: plan.identity.identity,
+    legacyStackIdentity: legacyStillInUse(plan.identity, plan.marks),
     // How many of the servers this deployment wanted the tenant's quota allowed (fleet/quota.ts).
     serverQuota: plan.quota,
   };

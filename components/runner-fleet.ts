@@ -24,7 +24,7 @@ export interface RunnerFleetArgs {
   pools: FleetPool[];
   /** The GitHub side of every runner; each pool adds its labels. */
   github: Omit<RunnerGitHubSettings, "labels">;
-  /** The fleet's name prefix and `organization/project/stack`, in each server's metadata. */
+  /** The fleet's name prefix and the stack identity (fleet/stack-identity.ts), in each server's metadata. */
   namePrefix: string;
   stack: string;
   /** Name or id of the network. */

@@ -32,7 +32,7 @@ export interface RunnerGitHubSettings {
 export interface RunnerServerArgs {
   /** Name of the runner on GitHub and of its server and keypair. */
   runnerName: string;
-  /** Fleet prefix, stack (`org/project/stack`) and pool, in the server's metadata: ownership. */
+  /** Fleet prefix, stack identity (fleet/stack-identity.ts) and pool, in the server's metadata. */
   fleet: string;
   stack: string;
   pool: string;
@@ -164,6 +164,10 @@ export class RunnerServer extends pulumi.ComponentResource {
         parent: this,
         customTimeouts: serverTimeouts,
         dependsOn: args.sweep ? [args.sweep] : undefined,
+        // A server keeps the stack identity it was made with: servers of a stack deployed before
+        // identities were unique keep the legacy one, still recognised (fleet/stack-identity.ts),
+        // instead of an update of every server at the upgrade.
+        ignoreChanges: [`metadata["${STACK_METADATA_KEY}"]`],
       },
     );
     new RunnerTeardown(

@@ -20,6 +20,7 @@ import {
   RegistrationMode,
   registrationMode,
   RUNNER_NAME_MAX,
+  runnerName,
 } from "../rules/github";
 import { describedAs, integerRule, patternRule } from "../rules/rule";
 import { fleetRunnerNameLength } from "../rules/runner-names";
@@ -72,6 +73,11 @@ export interface FleetConfig {
   authorCheck: boolean;
   preJobScript?: string;
   flushBusy: boolean;
+  /**
+   * Runners whose server may go although GitHub cannot confirm their release (a credential that
+   * lost access). Read by the providers at the delete; validated here.
+   */
+  forceRelease: string[];
   busyWaitSeconds: number;
   bootGraceSeconds: number;
   metrics: { enabled: boolean; logPath: string };
@@ -153,6 +159,7 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
     authorCheck: r.boolean("authorCheck", false),
     preJobScript: r.string("preJobScript"),
     flushBusy: r.boolean("flushBusy", settingDefaults.flushBusy),
+    forceRelease: r.stringList("forceRelease", runnerName),
     busyWaitSeconds: r.integer("busyWaitSeconds", busyWaitSeconds, settingDefaults.busyWaitSeconds),
     bootGraceSeconds: r.integer(
       "bootGraceSeconds",

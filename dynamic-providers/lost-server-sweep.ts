@@ -9,6 +9,15 @@ import { providerByReference } from "./provider-by-reference";
 import { stateAddresses } from "./state-addresses";
 import { openStackCredentials, OpenStackSession } from "./openstack/session";
 import { deleteKeypair, deleteServer, listStackServers } from "./openstack/nova-servers";
+import {
+  busySettings,
+  ConfigLookup,
+  gitHubClient,
+  isForceReleased,
+  resolveCredentials,
+} from "./github/client";
+import { releaseRunner } from "./github/release-runner";
+import { settingDefaults } from "../rules/settings";
 
 /** A lost server, and its keypair when the state does not know that either. */
 export interface LostServer {
@@ -19,9 +28,13 @@ export interface LostServer {
 }
 
 export interface LostServerSweepInputs {
-  /** The fleet's name prefix and the stack (`org/project/stack`): what `destroy` sweeps. */
+  /** The fleet's name prefix and the stack identity (fleet/stack-identity.ts): what `destroy` sweeps. */
   prefix: string;
   stack: string;
+  /** Every identity that marks the stack's servers; absent in states of older versions: `stack`. */
+  recognised?: string[];
+  /** Where the runners live, so `destroy` releases a lost server's runner first (busy check). */
+  github?: { apiUrl: string; path: string };
   servers: LostServer[];
 }
 
@@ -68,11 +81,19 @@ async function sweep(servers: LostServer[]): Promise<LostServer[]> {
 
 /** Its outputs: `servers` are the servers it deleted, so one it could not is tried again. */
 export class LostServerSweepProvider implements pulumi.dynamic.ResourceProvider {
+  private configLookup: ConfigLookup = () => undefined;
+
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.configLookup = (key) => req.config.get(key);
+  }
+
   async diff(_id: string, olds: LostServerSweepInputs, news: LostServerSweepInputs) {
     const deleted = new Set(olds.servers.map((s) => s.id));
     const changes =
       olds.prefix !== news.prefix ||
       olds.stack !== news.stack ||
+      JSON.stringify(olds.recognised) !== JSON.stringify(news.recognised) ||
+      JSON.stringify(olds.github) !== JSON.stringify(news.github) ||
       news.servers.some((s) => !deleted.has(s.id));
     return { changes };
   }
@@ -97,16 +118,39 @@ export class LostServerSweepProvider implements pulumi.dynamic.ResourceProvider 
       warn(`lost servers not looked for: ${session.missing}`);
       return;
     }
-    const left = await listStackServers(session, props.prefix, props.stack);
+    const left = await listStackServers(session, props.prefix, props.recognised ?? [props.stack]);
     await Promise.all(
-      left.map((s) =>
-        deleteLostServer(session, {
+      left.map(async (s) => {
+        // As the guard does before its server goes: a busy runner is waited for (or flushed).
+        if (props.github) await this.release(props.github, s.runnerName);
+        await deleteLostServer(session, {
           id: s.id,
           runnerName: s.runnerName,
           keypair: s.keyName ?? undefined,
-        }),
-      ),
+        });
+      }),
     );
+  }
+
+  /** Releases a lost server's runner on GitHub with the stack's busy settings as set now. */
+  private async release(github: { apiUrl: string; path: string }, name: string): Promise<void> {
+    const octokit = await gitHubClient(
+      github.apiUrl,
+      resolveCredentials(this.configLookup, process.env),
+    );
+    const saved = {
+      flushBusy: settingDefaults.flushBusy,
+      busyWaitSeconds: settingDefaults.busyWaitSeconds,
+    };
+    await releaseRunner(octokit, {
+      id: `lost server of ${name}`,
+      apiUrl: github.apiUrl,
+      path: github.path,
+      name,
+      runnerId: 0,
+      ...busySettings(this.configLookup, saved),
+      forceRelease: isForceReleased(this.configLookup, name),
+    });
   }
 }
 

@@ -11,6 +11,7 @@ import { providerByReference } from "./provider-by-reference";
 import { stateAddresses } from "./state-addresses";
 import {
   busySettings,
+  isForceReleased,
   ConfigLookup,
   describeGitHubError,
   GitHubCredentials,
@@ -169,6 +170,7 @@ export class RunnerRegistrationProvider implements pulumi.dynamic.ResourceProvid
     await releaseRunner(octokit, {
       ...props,
       ...busySettings(this.configLookup, props),
+      forceRelease: isForceReleased(this.configLookup, props.name),
       id,
       serverGone: true,
     });

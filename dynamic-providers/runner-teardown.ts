@@ -6,7 +6,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { providerByReference } from "./provider-by-reference";
 import { stateAddresses } from "./state-addresses";
-import { busySettings, ConfigLookup, gitHubClient, resolveCredentials } from "./github/client";
+import {
+  busySettings,
+  isForceReleased,
+  ConfigLookup,
+  gitHubClient,
+  resolveCredentials,
+} from "./github/client";
 import { releaseRunner } from "./github/release-runner";
 import { extractRunnerMetrics } from "./metrics/pull";
 
@@ -68,7 +74,12 @@ export class RunnerTeardownProvider implements pulumi.dynamic.ResourceProvider {
       props.apiUrl,
       resolveCredentials(this.configLookup, process.env),
     );
-    await releaseRunner(octokit, { ...props, ...busySettings(this.configLookup, props), id });
+    await releaseRunner(octokit, {
+      ...props,
+      ...busySettings(this.configLookup, props),
+      forceRelease: isForceReleased(this.configLookup, props.name),
+      id,
+    });
     if (props.metrics?.host) {
       const m = props.metrics;
       const { warnings } = await extractRunnerMetrics({

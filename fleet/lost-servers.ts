@@ -59,13 +59,13 @@ export function planLostServers(
  */
 export function listFleetServers(
   prefix: string,
-  stack: string,
+  stacks: string[],
   env: NodeJS.ProcessEnv = process.env,
   retry: CloudRetry = defaultCloudRetry,
 ): Promise<FleetServer[] | { skipped: string }> {
   return onTheCloud(
     "the search",
-    (session) => listStackServers(session, prefix, stack),
+    (session) => listStackServers(session, prefix, stacks),
     env,
     retry,
   );

@@ -7,9 +7,13 @@ import { gitHubClient, GitHubCredentials } from "../dynamic-providers/github/cli
 import { listRunners } from "../dynamic-providers/github/runner-listing";
 import { ownerPrefix } from "../rules/github";
 import { classify, KnownRunner, ObservedRunner, PlanInput } from "./plan";
+import type { RecordedIdentity } from "./stack-identity";
 
-/** This stack as Pulumi names it across projects: `organization/project/stack`. */
-export function stackIdentity(): string {
+/**
+ * This stack as Pulumi names it across projects: `organization/project/stack` (also the legacy
+ * stack identity: fleet/stack-identity.ts).
+ */
+export function stackName(): string {
   return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 
@@ -20,6 +24,8 @@ export interface PreviousDeployment {
   knownServerIds: string[];
   /** Servers the last deployment found in Nova and did not know. */
   lostServerCandidates: string[];
+  /** The stack identity it recorded (fleet/stack-identity.ts). */
+  identity: RecordedIdentity;
 }
 
 /**
@@ -27,19 +33,27 @@ export interface PreviousDeployment {
  * empty on the first deployment. The state, not GitHub, says which runners are ours.
  */
 export async function previousDeployment(): Promise<PreviousDeployment> {
-  const self = new pulumi.StackReference("previous-deployment", { name: stackIdentity() });
+  const self = new pulumi.StackReference("previous-deployment", { name: stackName() });
   const read = async <T>(name: string): Promise<T | undefined> => {
     const details = await self.getOutputDetails(name);
     return (details.value ?? details.secretValue) as T | undefined;
   };
-  const [runners, known, serverIds, candidates] = await Promise.all([
+  const [runners, known, serverIds, candidates, identity, legacy] = await Promise.all([
     read<KnownRunner[]>("runners"),
     read<string[]>("knownServerIds"),
     read<string[]>("serverIds"),
     read<string[]>("lostServerCandidates"),
+    read<string>("stackIdentity"),
+    read<string>("legacyStackIdentity"),
   ]);
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   return {
+    identity: {
+      stackIdentity: text(identity),
+      legacyStackIdentity: text(legacy),
+      deployedBefore: runners !== undefined || known !== undefined || serverIds !== undefined,
+    },
     runners: Array.isArray(runners)
       ? runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt }))
       : [],

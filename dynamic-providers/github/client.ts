@@ -63,6 +63,21 @@ export function busySettings(
   };
 }
 
+/**
+ * Whether the operator listed this runner in `forceRelease` (read from the stack config at the
+ * delete, as the busy settings are): its server may go although GitHub did not confirm the
+ * release, for a credential that lost access for good. Validated by the program; here a value
+ * that is not a JSON list of strings releases nothing.
+ */
+export function isForceReleased(config: ConfigLookup, name: string): boolean {
+  try {
+    const names: unknown = JSON.parse(config("runner-fleet:forceRelease") ?? "[]");
+    return Array.isArray(names) && names.includes(name);
+  } catch {
+    return false;
+  }
+}
+
 /** Retry budget of one request: GitHub outages and rate limits are waited out, not hammered. */
 export interface RetryPolicy {
   /** Retries of a request after a 5xx answer. */

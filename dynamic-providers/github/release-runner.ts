@@ -43,6 +43,8 @@ export interface ReleaseTarget {
    * outlives its server. The teardown, before the server goes, lets a flushed runner go at once.
    */
   serverGone?: boolean;
+  /** Listed in `forceRelease`: let the server go when GitHub cannot confirm the release. */
+  forceRelease?: boolean;
 }
 
 /**
@@ -57,14 +59,25 @@ export async function releaseRunner(
   octokit: Awaited<ReturnType<typeof gitHubClient>>,
   target: ReleaseTarget,
 ): Promise<void> {
+  try {
+    await release(octokit, target);
+  } catch (err) {
+    if (!target.forceRelease) throw err;
+    note(
+      `runner ${target.name} is in forceRelease: its server goes although GitHub did not ` +
+        `confirm the release (${(err as Error).message})`,
+    );
+  }
+}
+
+async function release(
+  octokit: Awaited<ReturnType<typeof gitHubClient>>,
+  target: ReleaseTarget,
+): Promise<void> {
   const prefix = ownerPrefix(target.path);
   let runnerId = target.runnerId;
   if (!runnerId) {
-    const res = await octokit.request(`GET /${prefix}/actions/runners`, {
-      name: target.name,
-      per_page: 100,
-    });
-    runnerId = (res.data as { runners: { id: number }[] }).runners[0]?.id ?? 0;
+    runnerId = (await runnersNamed(octokit, target))[0]?.id ?? 0;
     if (!runnerId) return;
   }
   const deadline = Date.now() + target.busyWaitSeconds * 1000;
@@ -81,12 +94,11 @@ export async function releaseRunner(
     } catch (err) {
       const status = httpStatus(err);
       if (status === 404) {
+        await confirmAbsent(octokit, target, runnerId);
         releasedRunners().add(released); // gone already: an ephemeral runner whose job ended
         return;
       }
-      if (status !== 422) {
-        throw new Error(describeGitHubError(`removing runner ${target.name} (${target.id})`, err));
-      }
+      if (status !== 422) throw lostAccess(target, err);
     }
     if (target.flushBusy && !target.serverGone) {
       note(
@@ -110,4 +122,56 @@ export async function releaseRunner(
     }
     await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
   }
+}
+
+/** The owner's runners of the target's name (GitHub's listing filtered by name). */
+async function runnersNamed(
+  octokit: Awaited<ReturnType<typeof gitHubClient>>,
+  target: ReleaseTarget,
+): Promise<{ id: number }[]> {
+  try {
+    const res = await octokit.request(`GET /${ownerPrefix(target.path)}/actions/runners`, {
+      name: target.name,
+      per_page: 100,
+    });
+    return (res.data as { runners: { id: number }[] }).runners;
+  } catch (err) {
+    throw lostAccess(target, err);
+  }
+}
+
+/**
+ * A 404 on DELETE means "gone" only when the credential can still list the owner's runners and
+ * the runner is not among them: GitHub also answers 404 to a token that lost access to the
+ * repository, and an App whose installation is gone gets 404 for its token. Otherwise the
+ * release fails, and the server is kept.
+ */
+async function confirmAbsent(
+  octokit: Awaited<ReturnType<typeof gitHubClient>>,
+  target: ReleaseTarget,
+  runnerId: number,
+): Promise<void> {
+  const listed = await runnersNamed(octokit, target);
+  if (listed.some((r) => r.id === runnerId)) {
+    throw new Error(
+      `GitHub answers 404 to removing runner ${target.name} (${target.id}) and still lists it; ` +
+        "it was kept. Run again, or list it in forceRelease to let its server go",
+    );
+  }
+}
+
+/** A release that failed on access (401, 403, 404) or anything else: it keeps the server. */
+function lostAccess(target: ReleaseTarget, err: unknown): Error {
+  const status = httpStatus(err);
+  const what = `removing runner ${target.name} (${target.id})`;
+  if (status === 401 || status === 403 || status === 404) {
+    return new Error(
+      `${describeGitHubError(what, err)}. The credential may have lost access to ${target.path} ` +
+        "(a revoked token, an uninstalled App, a repository dropped from its access), so GitHub " +
+        "cannot confirm the runner is not running a job: it was kept. Restore access and run " +
+        `again, or add it to forceRelease (pulumi config set --path 'forceRelease[0]' ${target.name}) ` +
+        "to let its server go",
+    );
+  }
+  return new Error(describeGitHubError(what, err));
 }

@@ -9,6 +9,8 @@ export interface FleetServer {
   /** The runner's name, from the server's metadata. */
   runnerName: string;
   keyName: string | null;
+  /** The stack identity it is marked with (one of those searched for). */
+  stack: string;
 }
 
 interface NovaServerDetail {
@@ -22,11 +24,11 @@ function namePattern(prefix: string): string {
   return `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-`;
 }
 
-/** Every server whose name starts with `prefix-` and whose metadata names `stack`. */
+/** Every server whose name starts with `prefix-` and whose metadata names one of `stacks`. */
 export async function listStackServers(
   session: OpenStackSession,
   prefix: string,
-  stack: string,
+  stacks: string[],
 ): Promise<FleetServer[]> {
   const found: FleetServer[] = [];
   let next: string | undefined =
@@ -40,8 +42,9 @@ export async function listStackServers(
     };
     for (const s of body.servers) {
       const runnerName = s.metadata?.[RUNNER_METADATA_KEY];
-      if (s.metadata?.[STACK_METADATA_KEY] !== stack || !runnerName) continue;
-      found.push({ id: s.id, runnerName, keyName: s.key_name });
+      const stack = s.metadata?.[STACK_METADATA_KEY];
+      if (!stack || !stacks.includes(stack) || !runnerName) continue;
+      found.push({ id: s.id, runnerName, keyName: s.key_name, stack });
     }
     next = body.servers_links?.find((l) => l.rel === "next")?.href;
   }

@@ -269,6 +269,21 @@ const rows: Row[] = [
     change: { metricsEnabled: "on" },
     problems: [line('`metricsEnabled` must be true or false, got "on"')],
   },
+  {
+    what: "forceRelease as one name, not a list",
+    change: { forceRelease: "rf-e2e-0123456789ab" },
+    problems: [line('`forceRelease` must be a list of strings, got "rf-e2e-0123456789ab"')],
+  },
+  {
+    what: "forceRelease naming something no runner can be called",
+    change: { forceRelease: '["rf e2e"]' },
+    problems: [
+      line(
+        "`forceRelease[]` must be 1 to 64 letters, digits or '-', starting and ending with a " +
+          `letter or digit (it is the hostname), got "rf e2e"`,
+      ),
+    ],
+  },
   // Labels.
   {
     what: "labels as a comma-separated string",

@@ -1,8 +1,8 @@
 // An upgrade on the real engine, the local OpenStack and the GitHub double: a fleet deployed by
 // the previous release's code (its program, its @pulumi/pulumi, its dynamic providers at the
 // addresses its state records) is taken over by this checkout as a user's upgrade does — same
-// state, new code. `refresh` and `up` then change nothing (the same servers, the same GitHub
-// registrations), and `destroy` with the new code leaves nothing on either side.
+// state, new code. `refresh` changes nothing and `up` only records the stack identity in the sweep (the same
+// servers, the same GitHub registrations), and `destroy` with the new code leaves nothing on either side.
 import * as assert from "node:assert/strict";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { fleetProgram } from "../../program";
@@ -12,7 +12,7 @@ import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import { PreviousCodeStack } from "../../devkit/pulumi/previous-code";
 import type { TestStack } from "../../devkit/pulumi/test-stack";
 import { timed } from "../../devkit/timing";
-import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
+import { FLEET_METADATA_KEY, STACK_METADATA_KEY } from "../../rules/server-metadata";
 
 /**
  * The code a user upgrades from: the last commit before the layout change (config/, fleet/,
@@ -168,7 +168,7 @@ describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
     assert.deepEqual(await current(), deployed);
   });
 
-  it("up with the current code succeeds and changes nothing", async function () {
+  it("up with the current code succeeds and changes only the sweep, which records the stack identity", async function () {
     const planned = changeRecorder();
     const preview = await timed("preview --diff with HEAD", () =>
       test.stack.preview({ diff: true, onEvent: planned.onEvent }),
@@ -179,14 +179,34 @@ describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
       test.stack.up({ diff: true, onEvent: applied.onEvent }),
     );
     assert.equal(result.summary.result, "succeeded");
-    assert.deepEqual(changesOf(preview.changeSummary), {}, preview.stdout);
-    assert.deepEqual(planned.changed, [], preview.stdout);
-    assert.deepEqual(changesOf(result.summary.resourceChanges), {}, result.stdout);
-    assert.deepEqual(applied.changed, [], result.stdout);
+    // The lost-server sweep records the new stack identity beside the legacy one (and where the
+    // runners live, for its busy check at destroy): an update in place of that one resource.
+    // No runner, server, keypair or registration changes.
+    const sweepUpdate = ["update pulumi-nodejs:dynamic/openstack:LostServerSweep lost-servers"];
+    assert.deepEqual(changesOf(preview.changeSummary), { update: 1 }, preview.stdout);
+    assert.deepEqual(planned.changed, sweepUpdate, preview.stdout);
+    assert.deepEqual(changesOf(result.summary.resourceChanges), { update: 1 }, result.stdout);
+    assert.deepEqual(applied.changed, sweepUpdate, result.stdout);
+    // The servers keep the legacy mark, still recognised; new servers get the new identity.
+    const legacy = (await fleetServers()).map((s) => s.metadata[STACK_METADATA_KEY]);
+    const outputs = await test.stack.outputs();
+    assert.deepEqual([...new Set(legacy)], [outputs.legacyStackIdentity.value]);
+    assert.match(outputs.stackIdentity.value as string, new RegExp(`^${legacy[0]}#[0-9a-f]{16}$`));
     // Even where a provider's diff would not notice: the current code serializes each dynamic
     // provider exactly as the previous release did (the loader and its address), so the state
-    // holds the same `__provider`, and what refreshes and destroys load is unchanged.
-    assert.deepEqual(await serializedProviders(), recordedProviders);
+    // holds the same `__provider`, and what refreshes and destroys load is unchanged. The sweep,
+    // updated, records its loader again: the same address, now with `configure` (its busy check
+    // at destroy reads the credentials).
+    const now = await serializedProviders();
+    const isSweep = (urn: string) => urn.endsWith("::lost-servers");
+    const unchanged = (all: typeof now) =>
+      Object.fromEntries(Object.entries(all).filter(([urn]) => !isSweep(urn)));
+    assert.deepEqual(unchanged(now), unchanged(recordedProviders));
+    const [sweepUrn] = Object.keys(now).filter(isSweep);
+    assert.match(
+      String(now[sweepUrn].inputs),
+      /moduleFile: "lost-server-sweep", exportName: "LostServerSweepProvider", method: "configure"/,
+    );
   });
 
   it("keeps the servers and the GitHub registrations the previous code made", async function () {

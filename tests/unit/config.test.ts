@@ -42,6 +42,7 @@ describe("fleet config", function () {
       quantity: (c) => c.pools[0].quantity,
       authorCheck: (c) => c.authorCheck,
       flushBusy: (c) => c.flushBusy,
+      forceRelease: (c) => c.forceRelease,
       busyWaitSeconds: (c) => c.busyWaitSeconds,
       bootGraceSeconds: (c) => c.bootGraceSeconds,
       metricsEnabled: (c) => c.metrics.enabled,

@@ -63,6 +63,7 @@ const baseConfig: FleetConfig = {
   sshDebugRelays: [],
   authorCheck: false,
   flushBusy: false,
+  forceRelease: [],
   busyWaitSeconds: 600,
   bootGraceSeconds: 1380,
   metrics: { enabled: true, logPath: "m.log" },

@@ -68,8 +68,8 @@ describe("the lost-server search, a side path", function () {
   it("tries a Keystone 503 again and finds the stack's servers", async function () {
     const cloud = await fakeCloud([503]);
     try {
-      const found = await listFleetServers("ci", "o/p/s", cloud.env, retry);
-      assert.deepEqual(found, [{ id: "s1", runnerName: "ci-a", keyName: "ci-a" }]);
+      const found = await listFleetServers("ci", ["o/p/s"], cloud.env, retry);
+      assert.deepEqual(found, [{ id: "s1", runnerName: "ci-a", keyName: "ci-a", stack: "o/p/s" }]);
       assert.equal(cloud.requests.filter((r) => r === "POST /v3/auth/tokens").length, 2);
     } finally {
       await cloud.close();
@@ -79,7 +79,7 @@ describe("the lost-server search, a side path", function () {
   it("gives up after the bounded tries on 5xx, saying why instead of throwing", async function () {
     const cloud = await fakeCloud([201, 201, 201], 500);
     try {
-      const found = await listFleetServers("ci", "o/p/s", cloud.env, retry);
+      const found = await listFleetServers("ci", ["o/p/s"], cloud.env, retry);
       assert.deepEqual(found, {
         skipped: "the search failed (3 tries): Nova: GET servers: HTTP 500",
       });
@@ -92,7 +92,7 @@ describe("the lost-server search, a side path", function () {
   it("does not try a refused login again", async function () {
     const cloud = await fakeCloud([401]);
     try {
-      const found = await listFleetServers("ci", "o/p/s", cloud.env, retry);
+      const found = await listFleetServers("ci", ["o/p/s"], cloud.env, retry);
       assert.ok("skipped" in found);
       assert.match(found.skipped, /^the search failed: Keystone login at .*: HTTP 401$/);
       assert.equal(cloud.requests.length, 1);
@@ -102,7 +102,7 @@ describe("the lost-server search, a side path", function () {
   });
 
   it("says why when it has no credentials", async function () {
-    assert.deepEqual(await listFleetServers("ci", "o/p/s", {}, retry), {
+    assert.deepEqual(await listFleetServers("ci", ["o/p/s"], {}, retry), {
       skipped: "neither OS_AUTH_URL nor OS_CLOUD is set",
     });
   });

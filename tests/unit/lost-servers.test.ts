@@ -6,7 +6,7 @@ import type { FleetServer } from "../../dynamic-providers/openstack/nova-servers
 import { openStackCredentials } from "../../dynamic-providers/openstack/session";
 
 const server = (id: string, runnerName: string, keyName: string | null = runnerName) =>
-  ({ id, runnerName, keyName }) satisfies FleetServer;
+  ({ id, runnerName, keyName, stack: "o/p/s#1" }) satisfies FleetServer;
 
 describe("lost servers", () => {
   const previous = (knownServerIds: string[], lostServerCandidates: string[] = []) => ({
