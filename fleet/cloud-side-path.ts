@@ -36,7 +36,12 @@ export async function onTheCloud<T>(
       const transient = status === undefined || status >= 500;
       if (!transient || attempt >= retry.attempts) {
         const tries = attempt === 1 ? "" : ` (${attempt} tries)`;
-        return { skipped: `${what} failed${tries}: ${(err as Error).message}` };
+        // fetch says only "fetch failed"; its cause says why (a certificate, a refused port).
+        const cause = (err as Error).cause as Error | undefined;
+        const why = cause?.message
+          ? `${(err as Error).message}: ${cause.message}`
+          : (err as Error).message;
+        return { skipped: `${what} failed${tries}: ${why}` };
       }
       await new Promise((resolve) => setTimeout(resolve, retry.delayMs * attempt));
     }

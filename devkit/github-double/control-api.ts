@@ -1,6 +1,7 @@
 // The control API over HTTP, for other processes: `POST /_control/<method>` with a JSON array of
 // the method's arguments (or no body); the answer is the method's result as JSON, or 204.
-// Errors are `{message}` with the status (404 unknown runner, 409 conflict, 422 bad argument).
+// Errors are `{message}` with the status (404 unknown runner, token or installation, 409
+// conflict, 422 bad argument).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpError } from "./http-errors";
 import { parseJson, writeJson } from "./http-io";

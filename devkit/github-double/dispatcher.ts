@@ -1,13 +1,14 @@
 // Job scheduling as GitHub does it for self-hosted runners: a queued job goes to an online, idle
 // runner of its repository or organisation whose labels include all of the job's (or to the one
 // runner it names). The runner is busy until the job completes; an ephemeral runner is then
-// deregistered. Runner agents long-poll for their job; every change wakes them.
+// deregistered. Runner agents long-poll for their job; every change wakes them. A runner whose
+// agent went silent (runner-contact.ts) is lost: offline, idle, its job failed.
 import { HttpError } from "./http-errors";
 import { ownerPath, repoOwner, servesRepo } from "./owner";
 import { defaultGroup, type RunnerGroups } from "./runner-groups";
 import type { Runner, RunnerRegistry } from "./runners";
 import type { Job, JobStore, Repo } from "./jobs";
-import type { Clock, DispatchJobSpec, JobResult } from "./types";
+import type { Clock, DispatchJobSpec, JobConclusion, JobResult } from "./types";
 
 export class Dispatcher {
   private readonly wakers = new Set<() => void>();
@@ -103,24 +104,48 @@ export class Dispatcher {
    */
   finish(runner: Runner, result: JobResult = {}, jobId?: number): { job: Job; removed: boolean } {
     const job = this.currentJob(runner, jobId);
-    if (job.status === "queued") this.begin(job);
-    job.status = "completed";
-    job.conclusion =
+    this.complete(
+      runner,
+      job,
       result.conclusion ??
-      (result.exitCode === undefined
-        ? (job.plannedConclusion ?? "success")
-        : result.exitCode === 0
-          ? "success"
-          : "failure");
-    job.completedAt = this.clock.now();
-    runner.busy = false;
-    runner.jobId = null;
+        (result.exitCode === undefined
+          ? (job.plannedConclusion ?? "success")
+          : result.exitCode === 0
+            ? "success"
+            : "failure"),
+    );
     if (runner.ephemeral) {
       runner.status = "offline";
       this.runners.remove(runner);
     }
     this.changed();
     return { job, removed: runner.ephemeral };
+  }
+
+  /**
+   * GitHub has not heard from the runner's agent for too long: the runner is offline and idle, and
+   * its job failed with GitHub's message. The registration stays (DELETE now succeeds), even for
+   * an ephemeral runner; an agent that comes back finds no job and must open a new session.
+   */
+  loseContact(runner: Runner): void {
+    if (!this.runners.has(runner) || runner.status !== "online") return;
+    runner.status = "offline";
+    const job = runner.jobId === null ? undefined : this.jobs.byId(runner.jobId);
+    if (job) {
+      this.complete(runner, job, "failure");
+      job.failureMessage = lostCommunication(runner.name);
+    }
+    this.changed();
+  }
+
+  /** The runner's job, which must be `jobId` when given; 409 otherwise. */
+  currentJob(runner: Runner, jobId?: number): Job {
+    const job = runner.jobId === null ? undefined : this.jobs.byId(runner.jobId);
+    if (!job) throw new HttpError(409, `Runner "${runner.name}" has no job`);
+    if (jobId !== undefined && jobId !== job.id) {
+      throw new HttpError(409, `Job ${jobId} is not the job of runner "${runner.name}"`);
+    }
+    return job;
   }
 
   /** Ends every pending poll; used when the server closes. */
@@ -165,20 +190,21 @@ export class Dispatcher {
     }
   }
 
-  private currentJob(runner: Runner, jobId?: number): Job {
-    const job = runner.jobId === null ? undefined : this.jobs.byId(runner.jobId);
-    if (!job) throw new HttpError(409, `Runner "${runner.name}" has no job`);
-    if (jobId !== undefined && jobId !== job.id) {
-      throw new HttpError(409, `Job ${jobId} is not the job of runner "${runner.name}"`);
-    }
-    return job;
-  }
-
   private assign(runner: Runner, job: Job): void {
     const group = this.groups.get(runner.owner, runner.groupId) ?? defaultGroup;
     job.assignee = { id: runner.id, name: runner.name, groupId: group.id, groupName: group.name };
     runner.busy = true;
     runner.jobId = job.id;
+  }
+
+  /** The job ends with `conclusion` and its runner is idle. */
+  private complete(runner: Runner, job: Job, conclusion: JobConclusion): void {
+    if (job.status === "queued") this.begin(job);
+    job.status = "completed";
+    job.conclusion = conclusion;
+    job.completedAt = this.clock.now();
+    runner.busy = false;
+    runner.jobId = null;
   }
 
   private begin(job: Job): void {
@@ -212,4 +238,13 @@ export class Dispatcher {
 function homeRepo(runner: Runner): string {
   const owner = runner.owner;
   return owner.kind === "repo" ? `${owner.owner}/${owner.repo}` : `${owner.org}/simulated`;
+}
+
+/** GitHub's annotation on the job of a runner it stopped hearing from. */
+function lostCommunication(runnerName: string): string {
+  return (
+    `The self-hosted runner: ${runnerName} lost communication with the server. Verify the machine ` +
+    "is running and has a healthy network connection. Anything in your workflow that terminates " +
+    "the runner process, starves it for CPU/Memory, or blocks its network access can cause this error."
+  );
 }

@@ -1,9 +1,11 @@
 // Everything the double knows, shared by its REST API, runner-agent API and control API.
 import { Credentials } from "./credentials";
 import { Dispatcher } from "./dispatcher";
+import { Installations } from "./installations";
 import { JobStore } from "./jobs";
 import { PrimaryRateLimit } from "./rate-limit";
 import { RequestCounter } from "./request-counts";
+import { RunnerContact } from "./runner-contact";
 import { RunnerGroups } from "./runner-groups";
 import { RunnerTokens } from "./runner-tokens";
 import { RunnerRegistry } from "./runners";
@@ -27,6 +29,8 @@ export class DoubleState {
   readonly jobs = new JobStore();
   readonly counts = new RequestCounter();
   readonly dispatcher: Dispatcher;
+  readonly contact: RunnerContact;
+  readonly installations: Installations;
   readonly credentials: Credentials;
   readonly runnerTokens: RunnerTokens;
   readonly rateLimit: PrimaryRateLimit;
@@ -37,7 +41,14 @@ export class DoubleState {
     this.clock = config.clock;
     this.runnerTarball = config.runnerTarball;
     this.dispatcher = new Dispatcher(this.runners, this.groups, this.jobs, config.clock);
-    this.credentials = new Credentials(config.tokens, config.apps, config.clock);
+    this.contact = new RunnerContact((runner) => this.dispatcher.loseContact(runner));
+    this.installations = new Installations(config.apps, config.clock);
+    this.credentials = new Credentials(
+      config.tokens,
+      this.installations,
+      config.apps,
+      config.clock,
+    );
     this.runnerTokens = new RunnerTokens(config.clock);
     this.rateLimit = new PrimaryRateLimit(config.clock);
     this.faults = new TrafficFaults(config.clock);

@@ -1,6 +1,7 @@
-// Workflow jobs of a repository: one job, and the jobs of a run.
+// Workflow jobs of a repository: one job, the jobs of a run, and the annotations of a job's check
+// run (its id is the job's), where GitHub says why it failed a job the runner never finished.
 import { docsUrl, notFound } from "./http-errors";
-import { jobJson, type Repo } from "./jobs";
+import { jobAnnotations, jobJson, type Repo } from "./jobs";
 import { paginate } from "./pagination";
 import { idParam, type RestRoute } from "./rest-route";
 
@@ -39,6 +40,18 @@ export const jobRoutes: RestRoute[] = [
         body: { total_count: jobs.length, jobs: page.items.map((j) => jobJson(j, state.baseUrl)) },
         headers: page.headers,
       };
+    },
+  },
+  {
+    method: "GET",
+    template: "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
+    access: "read",
+    docs: docsUrl("checks/runs#list-check-run-annotations"),
+    handle: ({ state, params, requestUrl }) => {
+      const job = state.jobs.get(repoOf(params), idParam(params.check_run_id));
+      if (!job) throw notFound();
+      const page = paginate(jobAnnotations(job, state.baseUrl), requestUrl, state.baseUrl);
+      return { status: 200, body: page.items, headers: page.headers };
     },
   },
 ];

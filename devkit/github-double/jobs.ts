@@ -3,7 +3,7 @@ import { githubTime } from "./clock";
 import { HttpError } from "./http-errors";
 import { ownerKey, repoOwner, type Owner } from "./owner";
 import { randomSha } from "./random-ids";
-import type { DispatchJobSpec, JobConclusion, WorkflowJobJson } from "./types";
+import type { CheckAnnotationJson, DispatchJobSpec, JobConclusion, WorkflowJobJson } from "./types";
 
 export type Repo = Owner & { kind: "repo" };
 
@@ -27,6 +27,11 @@ export interface Job {
   createdAt: number;
   startedAt: number | null;
   completedAt: number | null;
+  /**
+   * Why GitHub failed the job itself (a runner that lost communication), shown as the annotation
+   * of its check run; null when the job ended as its runner reported.
+   */
+  failureMessage: string | null;
   /** The runner the job went to; kept after the runner is gone, as GitHub keeps it. */
   assignee: { id: number; name: string; groupId: number; groupName: string } | null;
   /** Whether the assignee's agent has received the job. */
@@ -79,6 +84,7 @@ export class JobStore {
       createdAt: now,
       startedAt: null,
       completedAt: null,
+      failureMessage: null,
       assignee: null,
       delivered: false,
     };
@@ -143,6 +149,29 @@ export function jobJson(job: Job, baseUrl: string): WorkflowJobJson {
     runner_group_name: job.assignee?.groupName ?? null,
     workflow_name: job.workflow,
   };
+}
+
+/**
+ * The annotations of the job's check run: GitHub's reason when it failed the job itself, filed
+ * against `.github`, line 1, without title or details.
+ */
+export function jobAnnotations(job: Job, baseUrl: string): CheckAnnotationJson[] {
+  if (job.failureMessage === null) return [];
+  const { owner, repo } = job.repo;
+  return [
+    {
+      path: ".github",
+      start_line: 1,
+      end_line: 1,
+      start_column: null,
+      end_column: null,
+      annotation_level: "failure",
+      title: "",
+      message: job.failureMessage,
+      raw_details: "",
+      blob_href: `${baseUrl}/${owner}/${repo}/blob/${job.headSha}/.github`,
+    },
+  ];
 }
 
 export function agentJob(job: Job): AgentJob {

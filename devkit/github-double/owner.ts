@@ -20,6 +20,13 @@ export function ownerFromParams(params: Record<string, string>): Owner {
     : { kind: "repo", owner: params.owner, repo: params.repo };
 }
 
+/** The repository of a `/repos/{owner}/{repo}/...` route's parameters; undefined on others. */
+export function repoFromParams(params: Record<string, string>): Owner | undefined {
+  return params.owner !== undefined && params.repo !== undefined
+    ? { kind: "repo", owner: params.owner, repo: params.repo }
+    : undefined;
+}
+
 /** An `owner/repo` string as an owner; throws on anything else. */
 export function repoOwner(repo: unknown): Owner & { kind: "repo" } {
   const parts = typeof repo === "string" ? repo.split("/") : [];

@@ -1,11 +1,13 @@
 // How the double answers a GitHub REST request, in GitHub's order of checks: (latency, injected
-// faults), authentication, secondary then primary rate limit, route, permission, body, handler.
+// faults), authentication, secondary then primary rate limit, route, hidden repository,
+// permission, body, handler.
 // Every answer carries the rate-limit headers, a request id and a `date` from the double's clock.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DoubleState } from "./double-state";
-import { docsRoot, docsUrl, errorBody, HttpError } from "./http-errors";
+import { docsRoot, docsUrl, errorBody, HttpError, notFound } from "./http-errors";
 import { parseJson, writeJson } from "./http-io";
+import { repoFromParams } from "./owner";
 import { requestId } from "./random-ids";
 import type { RestRoute, RouteResult } from "./rest-route";
 import { restRoutes } from "./rest-routes";
@@ -96,6 +98,10 @@ function answer(state: DoubleState, request: RestRequest): RouteResult {
   }
 
   if (!request.match || !route) throw new HttpError(404, "Not Found", docsRoot);
+  // GitHub hides a repository the credential may no longer see, before any permission check,
+  // so the answer says no more than it would for a repository that does not exist.
+  const repo = repoFromParams(request.match.params);
+  if (repo && !identity.canSee(repo)) throw notFound();
   if (route.access === "admin" && identity.access !== "admin") {
     throw new HttpError(403, "Resource not accessible by personal access token");
   }

@@ -1,6 +1,7 @@
 // The simulated runner agent's protocol, under `/_runner/` (not GitHub's; see README.md). An
 // agent authenticates with `Authorization: Bearer <secret>`, the secret of its JIT config or of
-// its registration.
+// its registration. Every authenticated request is contact (runner-contact.ts): a runner running
+// a job renews it, an idle one long-polls.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { objectBody, optionalString, requiredString } from "./body-schema";
 import type { DoubleState } from "./double-state";
@@ -101,6 +102,19 @@ const agentRoutes: AgentRoute[] = [
   },
   {
     method: "POST",
+    template: "/_runner/jobs/{job_id}/renew",
+    authenticated: true,
+    handle: ({ state, params }, runner) => {
+      // The request itself is the contact; the answer tells the agent how long it may be silent.
+      const job = state.dispatcher.currentJob(runner, jobId(params));
+      return {
+        status: 200,
+        body: { job: agentJob(job), renewWithinMs: state.contact.lostAfterMs },
+      };
+    },
+  },
+  {
+    method: "POST",
     template: "/_runner/jobs/{job_id}/completed",
     authenticated: true,
     handle: ({ state, params, body }, runner) => {
@@ -155,12 +169,28 @@ export async function handleAgentRequest(
     };
     const route = match.route;
     const result = route.authenticated
-      ? await route.handle(ctx, authenticate(state, req.headers.authorization))
+      ? await inContact(state, authenticate(state, req.headers.authorization), (runner) =>
+          route.handle(ctx, runner),
+        )
       : route.handle(ctx);
     writeJson(res, result.status, result.body);
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
     writeJson(res, err.status, { message: err.message });
+  }
+}
+
+/** Handles an agent's request; its runner is in contact while the request lasts. */
+async function inContact(
+  state: DoubleState,
+  runner: Runner,
+  handle: (runner: Runner) => Reply | Promise<Reply>,
+): Promise<Reply> {
+  state.contact.requestStarted(runner);
+  try {
+    return await handle(runner);
+  } finally {
+    state.contact.requestEnded(runner);
   }
 }
 

@@ -57,6 +57,7 @@ export async function startGitHubDouble(opts: GitHubDoubleOptions = {}): Promise
     close: () =>
       new Promise<void>((resolve, reject) => {
         state.dispatcher.shutdown();
+        state.contact.shutdown();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       }),

@@ -163,6 +163,52 @@ export interface GitHubDoubleControl {
   latency(settings: LatencySettings): void;
   /** Ends faults, secondary limits and latency (not the primary rate limit). */
   clearFaults(): void;
+  /**
+   * How long (default 10 s) a runner's agent may be silent before GitHub loses it: offline, not
+   * busy, its job failed as GitHub fails the job of a runner that lost communication.
+   */
+  setLostAfterSeconds(seconds: number): void;
+  /**
+   * Revokes a token the double accepts, a personal access token or an installation token: every
+   * request with it is 401 `Bad credentials` from now on.
+   */
+  revokeToken(token: string): void;
+  /**
+   * Uninstalls an app installation: new tokens for it and its lookups by organisation or
+   * repository are 404, and its tokens already issued are 401 `Bad credentials`.
+   */
+  uninstallApp(installationId: number): void;
+  /** Takes a repository from a token or an installation: its `/repos/...` endpoints answer 404. */
+  dropRepositoryAccess(loss: RepositoryAccessLoss): void;
+}
+
+/**
+ * A repository a credential no longer reaches: `{token, repo}` for one token (a fine-grained
+ * token whose repository list dropped it), `{installationId, repo}` for an installation whose
+ * repository selection dropped it (every token of it, issued before or after).
+ */
+export type RepositoryAccessLoss = { repo: string } & (
+  { token: string } | { installationId: number }
+);
+
+/** `installation` in GitHub's schema, with the fields of its `account` a client reads. */
+export interface InstallationJson {
+  id: number;
+  account: { login: string; id: number; type: "Organization"; url: string; html_url: string };
+  repository_selection: "all" | "selected";
+  access_tokens_url: string;
+  repositories_url: string;
+  html_url: string;
+  app_id: number;
+  target_id: number;
+  target_type: "Organization";
+  permissions: Record<string, string>;
+  events: string[];
+  created_at: string;
+  updated_at: string;
+  single_file_name: null;
+  suspended_by: null;
+  suspended_at: null;
 }
 
 /** `runner-label` in GitHub's schema. */
@@ -196,6 +242,20 @@ export interface RunnerGroupJson {
   restricted_to_workflows: boolean;
   selected_workflows: string[];
   workflow_restrictions_read_only: boolean;
+}
+
+/** `check-annotation` in GitHub's schema. */
+export interface CheckAnnotationJson {
+  path: string;
+  start_line: number;
+  end_line: number;
+  start_column: number | null;
+  end_column: number | null;
+  annotation_level: "notice" | "warning" | "failure" | null;
+  title: string | null;
+  message: string | null;
+  raw_details: string | null;
+  blob_href: string;
 }
 
 /** `job` in GitHub's schema. */

@@ -1,10 +1,13 @@
 // A small OpenStack REST session for what the OpenStack provider cannot do: list the servers
-// Nova has (the provider reads a server only by id). It logs in with the credentials the provider
-// itself would use from the environment: `OS_*` variables, or `OS_CLOUD` and a clouds.yaml.
+// Nova has (the provider reads a server only by id), read the quota. It logs in with the
+// credentials the provider itself would use from the environment: `OS_*` variables, or
+// `OS_CLOUD` and a clouds.yaml, with their TLS settings (`OS_CACERT`, `OS_INSECURE`; clouds.yaml
+// `cacert`, `verify`), so a cloud behind a private CA works here as it does for the provider.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { load as loadYaml } from "js-yaml";
+import { Agent, fetch } from "undici";
 
 export interface OpenStackCredentials {
   authUrl: string;
@@ -19,6 +22,8 @@ export interface OpenStackCredentials {
   region?: string;
   /** The catalog interface: public (default), internal or admin. */
   endpointInterface: string;
+  /** TLS: the CA bundle file to trust (`OS_CACERT`), and whether to skip verification. */
+  tls: { caFile?: string; insecure: boolean };
 }
 
 /** clouds.yaml's `auth` block and the keys the session reads beside it. */
@@ -27,6 +32,8 @@ interface CloudEntry {
   region_name?: string;
   interface?: string;
   auth_type?: string;
+  cacert?: string;
+  verify?: boolean;
 }
 
 /** Where python-openstackclient and the provider look for clouds.yaml, in order. */
@@ -48,6 +55,8 @@ function cloudEntryAsEnv(entry: CloudEntry): NodeJS.ProcessEnv {
   if (entry.region_name) env.OS_REGION_NAME = entry.region_name;
   if (entry.interface) env.OS_INTERFACE = entry.interface;
   if (entry.auth_type) env.OS_AUTH_TYPE = entry.auth_type;
+  if (entry.cacert) env.OS_CACERT = entry.cacert;
+  if (entry.verify === false) env.OS_INSECURE = "true";
   return env;
 }
 
@@ -76,6 +85,10 @@ export function openStackCredentials(
     authUrl: /\/v3$/.test(authUrl) ? authUrl : `${authUrl}/v3`,
     region: vars.OS_REGION_NAME,
     endpointInterface: (vars.OS_INTERFACE ?? "public").replace(/URL$/, ""),
+    tls: {
+      caFile: vars.OS_CACERT || undefined,
+      insecure: /^(true|1|yes)$/i.test(vars.OS_INSECURE ?? ""),
+    },
   };
   if (vars.OS_APPLICATION_CREDENTIAL_ID && vars.OS_APPLICATION_CREDENTIAL_SECRET) {
     return {
@@ -159,6 +172,20 @@ export class OpenStackHttpError extends Error {
   }
 }
 
+/** One connection pool per TLS setting, so a private CA is read once per process. */
+const agents = new Map<string, Agent>();
+
+function agentFor(tls: OpenStackCredentials["tls"]): Agent {
+  const key = JSON.stringify(tls);
+  let agent = agents.get(key);
+  if (!agent) {
+    const ca = tls.caFile ? fs.readFileSync(tls.caFile, "utf8") : undefined;
+    agent = new Agent({ connect: { ca, rejectUnauthorized: !tls.insecure } });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
 /** A Keystone token and the catalog's endpoints; requests carry the token, never log it. */
 export class OpenStackSession {
   private constructor(
@@ -171,6 +198,7 @@ export class OpenStackSession {
 
   static async login(credentials: OpenStackCredentials): Promise<OpenStackSession> {
     const res = await fetch(`${credentials.authUrl}/auth/tokens`, {
+      dispatcher: agentFor(credentials.tls),
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(authBody(credentials.identity)),
@@ -215,9 +243,10 @@ export class OpenStackSession {
   }
 
   /** A request to a service; `path` may also be a full URL (a `next` link). */
-  request(method: string, service: string, pathOrUrl: string): Promise<Response> {
+  request(method: string, service: string, pathOrUrl: string): ReturnType<typeof fetch> {
     const url = /^https?:/.test(pathOrUrl) ? pathOrUrl : `${this.endpoint(service)}${pathOrUrl}`;
     return fetch(url, {
+      dispatcher: agentFor(this.credentials.tls),
       method,
       headers: { "x-auth-token": this.token, accept: "application/json" },
       signal: AbortSignal.timeout(60_000),

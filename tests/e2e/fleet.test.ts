@@ -2,11 +2,11 @@
 // `quantity` runners, replaces runners whose job finished, scales down without touching a busy
 // runner, refuses to destroy under a running job, and `destroy` leaves nothing on either side.
 import * as assert from "node:assert/strict";
-import { fleetProgram } from "../../program";
-import { tenantOsEnv, testFleetConfig } from "../../devkit/local-cloud/cloud-env";
+import { testFleetConfig } from "../../devkit/local-cloud/cloud-env";
 import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
 import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
-import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
+import type { TestStack } from "../../devkit/pulumi/test-stack";
+import { createFleetStack } from "../support/fleet-stack";
 import { timed } from "../../devkit/timing";
 import {
   FLEET_METADATA_KEY,
@@ -35,10 +35,7 @@ describe("the fleet on the real engine", function () {
   before(async function () {
     api = await OpenStackApi.login();
     gh = await startGitHubDouble();
-    test = await createTestStack("fleet", fleetProgram, {
-      ...tenantOsEnv(),
-      RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0",
-    });
+    test = await createFleetStack("fleet");
     await test.stack.setAllConfig(
       testFleetConfig({
         prefix,

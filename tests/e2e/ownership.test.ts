@@ -4,11 +4,11 @@
 // stack identity, so neither stack's lost-server sweep, at `up` or at `destroy`, touches the
 // other's servers; and `destroy`'s sweep checks a busy runner first, as the `up` sweep does.
 import * as assert from "node:assert/strict";
-import { fleetProgram } from "../../program";
-import { tenantOsEnv, testFleetConfig } from "../../devkit/local-cloud/cloud-env";
+import { testFleetConfig } from "../../devkit/local-cloud/cloud-env";
 import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
 import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
-import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
+import type { TestStack } from "../../devkit/pulumi/test-stack";
+import { createFleetStack } from "../support/fleet-stack";
 import { timed } from "../../devkit/timing";
 import {
   FLEET_METADATA_KEY,
@@ -38,10 +38,7 @@ describe("two stacks of the same names on two backends", function () {
     api = await OpenStackApi.login();
     gh = await startGitHubDouble();
     for (let i = 0; i < 2; i++) {
-      const t = await createTestStack("ownership", fleetProgram, {
-        ...tenantOsEnv(),
-        RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0",
-      });
+      const t = await createFleetStack("ownership");
       await t.stack.setAllConfig(
         testFleetConfig({
           prefix: prefixes[i],

@@ -5,11 +5,11 @@
 // `preview` says how many runners the quota allows, and raising the quota lets the next `up`
 // converge. Counts after each `up` are printed as `[quota]` lines for the record.
 import * as assert from "node:assert/strict";
-import { fleetProgram } from "../../program";
 import { testFleetConfig } from "../../devkit/local-cloud/cloud-env";
 import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
 import { QuotaTenant, quotaTenant } from "../../devkit/local-cloud/quota-tenant";
-import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
+import type { TestStack } from "../../devkit/pulumi/test-stack";
+import { createFleetStack } from "../support/fleet-stack";
 import { timed } from "../../devkit/timing";
 import type { QuotaVerdict } from "../../fleet/quota";
 import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
@@ -53,10 +53,7 @@ describe("the fleet within the tenant's quota", function () {
     tenant = await quotaTenant("runners-quota", "10.43.0.0/24");
     await tenant.setInstances(QUOTA);
     gh = await startGitHubDouble();
-    test = await createTestStack("quota", fleetProgram, {
-      ...tenant.osEnv,
-      RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0",
-    });
+    test = await createFleetStack("quota", tenant.osEnv);
     // No simulated hosts: the runners stay offline inside their boot grace, kept as booting.
     await test.stack.setAllConfig(
       testFleetConfig({

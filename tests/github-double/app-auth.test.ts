@@ -1,29 +1,11 @@
 import * as assert from "node:assert/strict";
-import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/rest";
 import { startGitHubDouble, type GitHubDouble } from "../../devkit/github-double/index";
-import { call, quietLog, TestClock } from "./test-helpers";
+import { appJwt, call, quietLog, rsaKeys, TestClock } from "./test-helpers";
 
 const appId = 4242;
 const installationId = 77;
-
-function rsaKeys() {
-  return generateKeyPairSync("rsa", { modulusLength: 2048 });
-}
-
-/** A GitHub App JWT, signed as @octokit/auth-app would, with claims relative to `nowSeconds`. */
-function appJwt(
-  privateKey: KeyObject,
-  nowSeconds: number,
-  claims: { iss?: unknown; iat?: number; exp?: number } = {},
-): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
-  const header = part({ alg: "RS256", typ: "JWT" });
-  const payload = part({ iat: nowSeconds - 30, exp: nowSeconds + 540, iss: appId, ...claims });
-  const signature = sign("sha256", Buffer.from(`${header}.${payload}`), privateKey);
-  return `${header}.${payload}.${signature.toString("base64url")}`;
-}
 
 describe("GitHub double: GitHub App authentication", function () {
   const keys = rsaKeys();
@@ -54,7 +36,7 @@ describe("GitHub double: GitHub App authentication", function () {
   });
 
   it("exchanges a signed JWT for a one-hour installation token that manages runners", async function () {
-    const res = await exchange(appJwt(keys.privateKey, nowSeconds()));
+    const res = await exchange(appJwt(keys.privateKey, appId, nowSeconds()));
     assert.equal(res.status, 201);
     assert.match(res.body.token, /^ghs_[A-Za-z0-9]{36}$/);
     assert.equal(res.body.expires_at, "2030-01-01T13:00:00Z");
@@ -66,7 +48,7 @@ describe("GitHub double: GitHub App authentication", function () {
   });
 
   it("rejects an installation token once it has expired", async function () {
-    const { token } = (await exchange(appJwt(keys.privateKey, nowSeconds()))).body;
+    const { token } = (await exchange(appJwt(keys.privateKey, appId, nowSeconds()))).body;
     clock.advance(60 * 60 * 1000);
     const res = await call(double, "GET", "/orgs/acme/actions/runners", { token });
     assert.equal(res.status, 401);
@@ -74,13 +56,13 @@ describe("GitHub double: GitHub App authentication", function () {
   });
 
   it("rejects a JWT signed with another key", async function () {
-    const res = await exchange(appJwt(rsaKeys().privateKey, nowSeconds()));
+    const res = await exchange(appJwt(rsaKeys().privateKey, appId, nowSeconds()));
     assert.equal(res.status, 401);
     assert.equal(res.body.message, "A JSON web token could not be decoded");
   });
 
   it("rejects a JWT of another app, and a token that is no JWT", async function () {
-    for (const jwt of [appJwt(keys.privateKey, nowSeconds(), { iss: 1 }), "ghp_notajwt"]) {
+    for (const jwt of [appJwt(keys.privateKey, 1, nowSeconds()), "ghp_notajwt"]) {
       const res = await exchange(jwt);
       assert.equal(res.status, 401);
       assert.equal(res.body.message, "A JSON web token could not be decoded");
@@ -88,7 +70,7 @@ describe("GitHub double: GitHub App authentication", function () {
   });
 
   it("rejects an expired JWT", async function () {
-    const jwt = appJwt(keys.privateKey, nowSeconds());
+    const jwt = appJwt(keys.privateKey, appId, nowSeconds());
     clock.advance(541_000);
     const res = await exchange(jwt);
     assert.equal(res.status, 401);
@@ -99,25 +81,29 @@ describe("GitHub double: GitHub App authentication", function () {
   });
 
   it("rejects a JWT that expires more than 10 minutes ahead", async function () {
-    const res = await exchange(appJwt(keys.privateKey, nowSeconds(), { exp: nowSeconds() + 601 }));
+    const res = await exchange(
+      appJwt(keys.privateKey, appId, nowSeconds(), { exp: nowSeconds() + 601 }),
+    );
     assert.equal(res.status, 401);
     assert.equal(res.body.message, "'Expiration time' claim ('exp') is too far in the future");
   });
 
   it("rejects a JWT issued in the future", async function () {
-    const res = await exchange(appJwt(keys.privateKey, nowSeconds(), { iat: nowSeconds() + 60 }));
+    const res = await exchange(
+      appJwt(keys.privateKey, appId, nowSeconds(), { iat: nowSeconds() + 60 }),
+    );
     assert.equal(res.status, 401);
     assert.match(res.body.message, /^'Issued at' claim \('iat'\) must be an Integer/);
   });
 
   it("rejects another app's installation with 404", async function () {
-    const res = await exchange(appJwt(keys.privateKey, nowSeconds()), installationId + 1);
+    const res = await exchange(appJwt(keys.privateKey, appId, nowSeconds()), installationId + 1);
     assert.equal(res.status, 404);
     assert.equal(res.body.message, "Not Found");
   });
 
   it("rejects a JWT on other endpoints with 401", async function () {
-    const jwt = appJwt(keys.privateKey, nowSeconds());
+    const jwt = appJwt(keys.privateKey, appId, nowSeconds());
     const res = await call(double, "GET", "/orgs/acme/actions/runners", {
       authorization: `Bearer ${jwt}`,
     });

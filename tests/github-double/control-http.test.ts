@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { startGitHubDouble, type GitHubDouble } from "../../devkit/github-double/index";
-import { call, type RawResponse } from "./test-helpers";
+import { call, callControl } from "./test-helpers";
 
 describe("GitHub double: control API over HTTP", function () {
   let double: GitHubDouble;
@@ -13,16 +13,7 @@ describe("GitHub double: control API over HTTP", function () {
     await double.close();
   });
 
-  const control = async (
-    method: string,
-    args?: unknown[],
-  ): Promise<Pick<RawResponse, "status" | "body">> => {
-    const res = await fetch(`${double.url}/_control/${method}`, {
-      method: "POST",
-      body: args === undefined ? undefined : JSON.stringify(args),
-    });
-    return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
-  };
+  const control = (method: string, args?: unknown[]) => callControl(double, method, args);
 
   it("drives runners and jobs like the in-process control API", async function () {
     const group = await control("addRunnerGroup", ["acme", "fleet"]);

@@ -1,12 +1,11 @@
 import * as assert from "node:assert/strict";
 import type { Octokit } from "@octokit/rest";
 import {
-  AgentRequestError,
   SimulatedRunnerAgent,
   startGitHubDouble,
   type GitHubDouble,
 } from "../../devkit/github-double/index";
-import { octokitFor, refusal, TestClock } from "./test-helpers";
+import { agentRefusal, octokitFor, refusal, TestClock } from "./test-helpers";
 
 const org = "acme";
 
@@ -37,15 +36,6 @@ describe("GitHub double: simulated runner agents", function () {
 
   const runner = async (id: number) =>
     (await octokit.rest.actions.getSelfHostedRunnerForOrg({ org, runner_id: id })).data;
-
-  async function rejection(promise: Promise<unknown>): Promise<AgentRequestError> {
-    const err = await promise.then(
-      () => assert.fail("expected a refusal"),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof AgentRequestError, String(err));
-    return err;
-  }
 
   it("runs one job on a JIT runner: online, job, started, completed, removed", async function () {
     const agent = await jitAgent("jit-1");
@@ -96,7 +86,7 @@ describe("GitHub double: simulated runner agents", function () {
       octokit.rest.actions.getSelfHostedRunnerForOrg({ org, runner_id: agent.config.runnerId }),
     );
     assert.equal(gone.status, 404);
-    const afterwards = await rejection(agent.nextJob());
+    const afterwards = await agentRefusal(agent.nextJob());
     assert.equal(afterwards.status, 401);
     assert.match(afterwards.message, /Unknown runner credentials/);
   });
@@ -167,7 +157,7 @@ describe("GitHub double: simulated runner agents", function () {
 
   it("rejects a poll without a session with 409", async function () {
     const agent = await jitAgent("sessionless");
-    const err = await rejection(agent.nextJob());
+    const err = await agentRefusal(agent.nextJob());
     assert.equal(err.status, 409);
     assert.match(err.message, /no session/);
   });
@@ -175,7 +165,7 @@ describe("GitHub double: simulated runner agents", function () {
   it("fails to report a job that is not the runner's", async function () {
     const agent = await jitAgent("honest");
     await agent.goOnline();
-    const err = await rejection(agent.reportStarted(123));
+    const err = await agentRefusal(agent.reportStarted(123));
     assert.equal(err.status, 409);
     assert.match(err.message, /has no job/);
   });
@@ -208,7 +198,7 @@ describe("GitHub double: simulated runner agents", function () {
       clock.advance(60 * 60 * 1000 - 1);
       await SimulatedRunnerAgent.register(double.url, { token, name: "in-time" });
       clock.advance(1);
-      const err = await rejection(
+      const err = await agentRefusal(
         SimulatedRunnerAgent.register(double.url, { token, name: "late" }),
       );
       assert.equal(err.status, 401);
@@ -218,7 +208,7 @@ describe("GitHub double: simulated runner agents", function () {
     it("rejects an unknown token, and a remove token, for registration", async function () {
       const { token } = (await octokit.rest.actions.createRemoveTokenForOrg({ org })).data;
       for (const attempt of ["NOPE", token]) {
-        const err = await rejection(
+        const err = await agentRefusal(
           SimulatedRunnerAgent.register(double.url, { token: attempt, name: "x" }),
         );
         assert.equal(err.status, 401);

@@ -1,5 +1,8 @@
-// Shared by the double's own tests: a movable clock, raw HTTP calls, and Octokit clients.
+// Shared by the double's own tests: a movable clock, raw HTTP calls, control calls over HTTP,
+// GitHub App JWTs, and Octokit clients.
+import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { Octokit } from "@octokit/rest";
+import { AgentRequestError } from "../../devkit/github-double/runner-agent";
 import type { Clock, GitHubDouble } from "../../devkit/github-double/types";
 
 /** A clock that stands still until a test moves it. */
@@ -42,6 +45,38 @@ export async function call(
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
 
+/** A control API call over HTTP, `POST /_control/<method>`; the body is undefined on 204. */
+export async function callControl(
+  double: GitHubDouble,
+  method: string,
+  args?: unknown[],
+): Promise<Pick<RawResponse, "status" | "body">> {
+  const res = await fetch(`${double.url}/_control/${method}`, {
+    method: "POST",
+    body: args === undefined ? undefined : JSON.stringify(args),
+  });
+  return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+}
+
+/** A fresh RSA key pair for a GitHub App. */
+export function rsaKeys() {
+  return generateKeyPairSync("rsa", { modulusLength: 2048 });
+}
+
+/** A GitHub App JWT, signed as @octokit/auth-app would, with claims relative to `nowSeconds`. */
+export function appJwt(
+  privateKey: KeyObject,
+  appId: number,
+  nowSeconds: number,
+  claims: { iat?: number; exp?: number } = {},
+): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const header = part({ alg: "RS256", typ: "JWT" });
+  const payload = part({ iat: nowSeconds - 30, exp: nowSeconds + 540, iss: appId, ...claims });
+  const signature = sign("sha256", Buffer.from(`${header}.${payload}`), privateKey);
+  return `${header}.${payload}.${signature.toString("base64url")}`;
+}
+
 /** Octokit logs failed requests; the tests assert them instead. */
 export const quietLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
@@ -61,4 +96,15 @@ export async function refusal(
     return { status: e.status, message: e.response?.data?.message ?? "" };
   }
   throw new Error("the request succeeded, but a refusal was expected");
+}
+
+/** The refusal of a simulated runner agent's request; fails when the request succeeded. */
+export async function agentRefusal(promise: Promise<unknown>): Promise<AgentRequestError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof AgentRequestError) return err;
+    throw err;
+  }
+  throw new Error("the agent's request succeeded, but a refusal was expected");
 }
