@@ -305,6 +305,11 @@ export function declareFleet(
   });
 }
 
+/** `{ [key]: value }`, or nothing for an undefined value. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
 /** The outputs that follow from the plan alone, known before any resource changes. */
 function plannedOutputs(plan: Omit<DeploymentPlan, "runnerVersion">) {
   return {
@@ -315,7 +320,8 @@ function plannedOutputs(plan: Omit<DeploymentPlan, "runnerVersion">) {
     sweptServers: plan.lostServers.sweep.map((s) => s.id),
     // What marks the stack's servers (fleet/stack-identity.ts).
     stackIdentity: plan.identity.identity,
-    legacyStackIdentity: legacyStillInUse(plan.identity, plan.marks),
+    // Only while in use: an undefined output would be warned about at every deployment.
+    ...optional("legacyStackIdentity", legacyStillInUse(plan.identity, plan.marks)),
     // How many of the servers this deployment wanted the tenant's quota allowed (fleet/quota.ts).
     serverQuota: plan.quota,
   };

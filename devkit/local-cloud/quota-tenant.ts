@@ -61,10 +61,10 @@ export async function quotaTenant(name: string, cidr: string): Promise<QuotaTena
       body: { subnet: { network_id: network.id, ip_version: 4, cidr, name: `${name}-subnet` } },
     });
   }
-  const osEnv = Object.fromEntries(
-    Object.entries(env).filter(([k]) => k.startsWith("OS_") && k !== "OS_PROJECT_ID"),
-  );
+  const osEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith("OS_")));
+  // Both, so an OS_PROJECT_ID of the main project left in the environment cannot win.
   osEnv.OS_PROJECT_NAME = name;
+  osEnv.OS_PROJECT_ID = projectId;
   return {
     project: name,
     projectId,

@@ -106,7 +106,7 @@ async function release(
       );
       return;
     }
-    if (Date.now() >= deadline && target.serverGone) {
+    if (Date.now() >= deadline && target.flushBusy) {
       throw new Error(
         `runner ${target.name} is still busy on GitHub ${target.busyWaitSeconds}s after its ` +
           "server was deleted (flushBusy); its registration was kept, and the next up or destroy " +

@@ -10,6 +10,7 @@ import { releaseRunner } from "../../dynamic-providers/github/release-runner";
 import { checkRegistrationInputs } from "../../dynamic-providers/github/registration-inputs";
 import { forgetListings } from "../../dynamic-providers/github/runner-listing";
 import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
+import { SimulatedRunnerAgent } from "../../devkit/github-double/runner-agent";
 
 /** A provider configured as the engine would: the token from the stack config. */
 async function providerWith(token: string): Promise<RunnerRegistrationProvider> {
@@ -234,12 +235,29 @@ describe("RunnerRegistration provider against the GitHub double", function () {
       assert.equal(gh.control.runners().length, 0);
     });
 
-    it("with flushBusy, says so and proceeds at once", async function () {
-      const { id, outs } = await provider.create(inputs({ flushBusy: true }));
-      gh.control.startJob(outs.name);
-      const started = Date.now();
+    it("with flushBusy, once its server is gone, removes the runner as soon as GitHub sees it lost", async function () {
+      const { id, outs } = await provider.create(inputs({ flushBusy: true, busyWaitSeconds: 30 }));
+      // The runner's VM, played by the double's agent with the runner's JIT config.
+      const agent = SimulatedRunnerAgent.fromJitConfig(outs.encodedJitConfig);
+      await agent.goOnline();
+      gh.control.dispatchJob({ repo: "acme/widgets", runnerName: outs.name });
+      const job = await agent.nextJob(10_000);
+      assert.ok(job);
+      await agent.reportStarted(job.id);
+      gh.control.setLostAfterSeconds(1);
+      agent.stopRenewing(); // its server was deleted (with flushBusy, by the guard)
       await provider.delete(id, outs);
-      assert.ok(Date.now() - started < 2000);
+      assert.deepEqual(gh.control.runners(), [], "no registration outlives its server");
+    });
+
+    it("with flushBusy, keeps the registration when GitHub still holds the runner at the bound", async function () {
+      const { id, outs } = await provider.create(inputs({ flushBusy: true, busyWaitSeconds: 2 }));
+      gh.control.startJob(outs.name); // busy, by hand: the double never sees it lost
+      await assert.rejects(
+        provider.delete(id, outs),
+        /still busy on GitHub 2s after its server was deleted \(flushBusy\); its registration was kept/,
+      );
+      assert.equal(gh.control.runners().length, 1);
     });
   });
 
