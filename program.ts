@@ -2,9 +2,10 @@
 // resources, and return the outputs the next deployment observes. `index.ts` runs it under the
 // Pulumi CLI; the tests and the sandbox run it through the Automation API.
 import * as path from "node:path";
+import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { RunnerFleet } from "./components/runner-fleet";
-import { RunnerImage } from "./components/runner-image";
+import { imageBuildTriggers, RunnerImage } from "./components/runner-image";
 import { RunnerSecurityGroup } from "./components/runner-security-group";
 import { FleetConfig, fleetConfigWarnings, parseFleetConfig } from "./config/fleet-config";
 import { userDataSettings } from "./config/userdata-settings";
@@ -34,25 +35,44 @@ import {
   stackName,
 } from "./fleet/observation";
 import { legacyStillInUse, StackIdentity, stackIdentity } from "./fleet/stack-identity";
-import { FleetPlan, ObservedRunner, planFleet, randomRunnerSuffix } from "./fleet/plan";
+import {
+  FleetPlan,
+  KnownRunner,
+  ObservedRunner,
+  planFleet,
+  randomRunnerSuffix,
+} from "./fleet/plan";
 import { reconciliationEvents } from "./fleet/reconciliation-events";
+import {
+  handoverWarnings,
+  haltsAfter,
+  plannedHalts,
+  rolloutCauses,
+  rolloutMessage,
+} from "./fleet/rollout";
+import { poolSpec, RunnerSpec, SpecSettings } from "./fleet/runner-spec";
+import { uuid } from "./rules/formats";
+import { surgeOf } from "./rules/settings";
 
 export async function fleetProgram() {
   const started = Date.now();
   const settings = readSettings();
   const world = await observe(settings);
+  const runnerVersion = await resolveRunnerVersion(settings);
+  const made = await runnersMadeOf(settings, runnerVersion);
   // One clock for every decision of this deployment: ages, boot grace, new runners' createdAt.
   const now = Date.now();
-  const { fleet, quota } = await planRunners(settings, world, now);
+  const { fleet, quota } = await planRunners(settings, world, made.specs, now);
   await report(settings, { fleet, quota }, now, (Date.now() - started) / 1000);
+  reportRollouts(settings, fleet, made.specs, world.previous);
   const lostServers = planLostServerSweep(world);
-  const runnerVersion = await resolveRunnerVersion(settings);
   const { identity, servers } = world;
   const marks = "skipped" in servers ? undefined : servers.map((s) => s.stack);
-  const plan = { fleet, lostServers, quota, identity, marks };
-  recordPlan(plan);
-  const declared = declare(settings, { ...plan, runnerVersion });
-  return outputs(plan, declared);
+  const plan = { fleet, lostServers, quota, identity, marks, specs: made.specs };
+  const previousSpecs = world.previous.runnerSpecs;
+  recordPlan(plan, previousSpecs);
+  const declared = declare(settings, { ...plan, runnerVersion, existingImageId: made.imageId });
+  return outputs(settings, plan, declared, previousSpecs);
 }
 
 /** The stack config, validated, with the credentials and secrets the program itself needs. */
@@ -109,10 +129,40 @@ async function observe({ config, credentials }: Settings): Promise<World> {
   return { previous, github, servers, capacity, identity };
 }
 
+/**
+ * What each pool's new runners are made of (fleet/runner-spec.ts), and the Glance id of an
+ * existing image found by name: looked up once, so the spec and the servers agree.
+ */
+async function runnersMadeOf(
+  settings: Settings,
+  runnerVersion: string | undefined,
+): Promise<{ specs: Map<string, RunnerSpec>; imageId?: string }> {
+  const { config } = settings;
+  const image = config.image;
+  let imageId: string | undefined;
+  let imageIdentity: string;
+  if (image.kind === "existing") {
+    imageId = uuid.test(image.ref)
+      ? image.ref
+      : (await openstack.images.getImage({ name: image.ref, mostRecent: true })).id;
+    imageIdentity = imageId;
+  } else {
+    imageIdentity = JSON.stringify(imageBuildTriggers(image, runnerVersion ?? image.runnerVersion));
+  }
+  const token = settings.repoPolicyComplianceToken
+    ? await new Promise<string>((resolve) => settings.repoPolicyComplianceToken?.apply(resolve))
+    : undefined;
+  const specs = new Map(
+    config.pools.map((pool) => [pool.name, poolSpec(config, pool, imageIdentity, token)]),
+  );
+  return { specs, imageId };
+}
+
 /** The runners to keep, make and drop, on the deployment's clock, within the tenant's quota. */
 async function planRunners(
   { config }: Settings,
   world: World,
+  specs: Map<string, RunnerSpec>,
   now: number,
 ): Promise<{ fleet: FleetPlan; quota: QuotaVerdict | { skipped: string } }> {
   const previous = world.previous.runners;
@@ -122,17 +172,28 @@ async function planRunners(
       .filter((r) => pools.has(r.pool))
       .map((r) => ({ ...r, state: "idle" as const }));
     return {
-      fleet: { runners: kept, dropped: [], orphans: [] },
+      fleet: { runners: kept, dropped: [], orphans: [], handovers: [], rollouts: [] },
       quota: { skipped: "GitHub cannot be read" },
     };
   }
   const github = world.github;
   const servers = "skipped" in world.servers ? undefined : world.servers;
   const timing = { now, bootGraceSeconds: config.bootGraceSeconds, mode: config.registrationMode };
+  const halts = world.previous.rolloutHalts;
   const fleet = planFleet({
     namePrefix: config.namePrefix,
     namedPools: config.namedPools,
-    pools: config.pools,
+    pools: config.pools.map((pool) => {
+      const spec = specs.get(pool.name)?.id;
+      const halt = halts[pool.name];
+      return {
+        name: pool.name,
+        quantity: pool.quantity,
+        spec,
+        surge: surgeOf(config.rolloutSurge, pool.quantity),
+        ...(halt && halt.spec === spec ? { haltedBefore: halt.reason } : {}),
+      };
+    }),
     previous,
     observed: github,
     ...timing,
@@ -190,6 +251,27 @@ async function report(
   }
 }
 
+/** Says, per pool with outdated runners, why they are outdated and what this `up` does. */
+function reportRollouts(
+  { config }: Settings,
+  fleet: FleetPlan,
+  specs: Map<string, RunnerSpec>,
+  previous: PreviousDeployment,
+): void {
+  const surge =
+    "runners" in config.rolloutSurge
+      ? String(config.rolloutSurge.runners)
+      : `${config.rolloutSurge.percent}%`;
+  for (const rollout of fleet.rollouts) {
+    const spec = specs.get(rollout.pool);
+    if (!spec) continue;
+    const causes = rolloutCauses(rollout, fleet, previous.runnerSpecs, spec);
+    const { level, text } = rolloutMessage(rollout, causes, surge);
+    if (level === "warn") pulumi.log.warn(text);
+    else pulumi.log.info(text);
+  }
+}
+
 /** Plans the sweep of the servers of the stack in Nova that no deployment recorded, says so. */
 function planLostServerSweep(world: World): LostServerPlan {
   const { servers, previous } = world;
@@ -225,7 +307,11 @@ interface DeploymentPlan {
   identity: StackIdentity;
   /** The marks of the stack's servers Nova has (undefined: not searched). */
   marks?: string[];
+  /** What each pool's new runners are made of. */
+  specs: Map<string, RunnerSpec>;
   runnerVersion?: string;
+  /** The Glance id of an existing image, looked up by `runnersMadeOf`. */
+  existingImageId?: string;
 }
 
 interface Declared {
@@ -254,6 +340,7 @@ function declare(settings: Settings, plan: DeploymentPlan): Declared {
       token: credentials.kind === "token" ? pulumi.secret(credentials.token) : undefined,
     },
     resolvedRunnerVersion: plan.runnerVersion,
+    existingImageId: plan.existingImageId,
   });
   const group = new RunnerSecurityGroup("security-group", {
     groupName: `${config.namePrefix}-runners`,
@@ -272,7 +359,7 @@ function declare(settings: Settings, plan: DeploymentPlan): Declared {
 /** The fleet component for the plan's runners, given what the config says of them. */
 export function declareFleet(
   config: FleetConfig,
-  plan: Pick<FleetPlan, "runners">,
+  plan: Pick<FleetPlan, "runners"> & Partial<Pick<FleetPlan, "handovers">>,
   refs: {
     imageId: pulumi.Input<string>;
     securityGroupName: pulumi.Input<string>;
@@ -283,7 +370,9 @@ export function declareFleet(
 ): RunnerFleet {
   const token: pulumi.Output<string | undefined> = pulumi.output(refs.repoPolicyComplianceToken);
   return new RunnerFleet("fleet", {
-    runners: plan.runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt })),
+    runners: plan.runners.map(runnerRecord),
+    handovers: plan.handovers?.map(({ from, to }) => ({ from: runnerRecord(from), to })),
+    rolloutWaitSeconds: config.rolloutWaitSeconds,
     pools: config.pools,
     github: {
       apiUrl: config.githubApiUrl,
@@ -310,11 +399,41 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
+/** A runner as the outputs record it for the next plan. */
+function runnerRecord(r: KnownRunner): KnownRunner {
+  return { name: r.name, pool: r.pool, createdAt: r.createdAt, ...optional("spec", r.spec) };
+}
+
+type PlanOfOutputs = Omit<DeploymentPlan, "runnerVersion" | "existingImageId">;
+
+/**
+ * The settings of the specs of `runners` and of the pools' new runners, by spec id: only those in
+ * use, so a spec leaves the outputs with its last runner.
+ */
+function specsInUse(
+  plan: PlanOfOutputs,
+  runners: KnownRunner[],
+  previous: Record<string, SpecSettings>,
+): Record<string, SpecSettings> {
+  const all = new Map([
+    ...Object.entries(previous),
+    ...[...plan.specs.values()].map((s): [string, SpecSettings] => [s.id, s.settings]),
+  ]);
+  const used: Record<string, SpecSettings> = {};
+  for (const spec of plan.specs.values()) used[spec.id] = spec.settings;
+  for (const r of runners) {
+    const settings = r.spec ? all.get(r.spec) : undefined;
+    if (r.spec && settings) used[r.spec] = settings;
+  }
+  return used;
+}
+
 /** The outputs that follow from the plan alone, known before any resource changes. */
-function plannedOutputs(plan: Omit<DeploymentPlan, "runnerVersion">) {
+function plannedOutputs(plan: PlanOfOutputs, previous: Record<string, SpecSettings>) {
+  const runners = plan.fleet.runners.map(runnerRecord);
   return {
-    runners: plan.fleet.runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt })),
-    runnerNames: plan.fleet.runners.map((r) => r.name),
+    runners,
+    runnerNames: runners.map((r) => r.name),
     droppedRunners: plan.fleet.dropped,
     orphanedRunners: plan.fleet.orphans,
     sweptServers: plan.lostServers.sweep.map((s) => s.id),
@@ -324,6 +443,14 @@ function plannedOutputs(plan: Omit<DeploymentPlan, "runnerVersion">) {
     ...optional("legacyStackIdentity", legacyStillInUse(plan.identity, plan.marks)),
     // How many of the servers this deployment wanted the tenant's quota allowed (fleet/quota.ts).
     serverQuota: plan.quota,
+    // What the runners are made of, and the rollouts halted (fleet/runner-spec.ts, rollout.ts).
+    rollouts: plan.fleet.rollouts,
+    runnerSpecs: specsInUse(
+      plan,
+      [...runners, ...plan.fleet.handovers.map((h) => h.from)],
+      previous,
+    ),
+    rolloutHalts: plannedHalts(plan.fleet),
   };
 }
 
@@ -332,29 +459,54 @@ function plannedOutputs(plan: Omit<DeploymentPlan, "runnerVersion">) {
  * registered during a deployment even when the deployment fails, so after a failed or killed
  * `up` the next one plans from the runners this one made (kept, never made again), not from the
  * last completed deployment's. The complete outputs (`outputs`) replace these at the end; they
- * wait for every resource, so they are registered last.
+ * wait for every resource, so they are registered last. Outdated runners handed over to their
+ * replacements are recorded too: they stay until this `up` ends well.
  */
-function recordPlan(plan: Omit<DeploymentPlan, "runnerVersion">): void {
+function recordPlan(plan: PlanOfOutputs, previousSpecs: Record<string, SpecSettings>): void {
   const stack = pulumi.runtime.getStackResource();
   if (!stack || pulumi.runtime.isDryRun()) return;
+  const planned = plannedOutputs(plan, previousSpecs);
+  const runners = [...planned.runners, ...plan.fleet.handovers.map((h) => runnerRecord(h.from))];
   pulumi.runtime.registerResourceOutputs(stack, {
-    ...plannedOutputs(plan),
+    ...planned,
+    runners,
+    runnerNames: runners.map((r) => r.name),
     knownServerIds: nextKnownServerIds(plan.lostServers, []),
     lostServerCandidates: nextCandidates(plan.lostServers, []),
   });
 }
 
 /** The stack outputs: what the next deployment observes, and what operators read. */
-function outputs(plan: Omit<DeploymentPlan, "runnerVersion">, declared: Declared) {
+function outputs(
+  { config }: Settings,
+  plan: PlanOfOutputs,
+  declared: Declared,
+  previousSpecs: Record<string, SpecSettings>,
+) {
   const { sweep, image, group, fleet } = declared;
-  const serverIds = fleet.runners.map((r) => r.serverId);
+  const planned = plannedOutputs(plan, previousSpecs);
+  // In a preview, no handover has an outcome: the plan's runners are what it shows.
+  const keptOutdated = pulumi.runtime.isDryRun() ? pulumi.output([]) : fleet.keptOutdated;
+  const runners = keptOutdated.apply((kept) => [...planned.runners, ...kept.map(runnerRecord)]);
+  const serverIds = pulumi
+    .all([pulumi.all(fleet.runners.map((r) => r.serverId)), keptOutdated])
+    .apply(([ids, kept]) => [...ids, ...kept.map((k) => k.serverId)]);
+  const rolloutHalts = pulumi.runtime.isDryRun()
+    ? pulumi.output(planned.rolloutHalts)
+    : fleet.handovers.apply((outcomes) => {
+        for (const w of handoverWarnings(outcomes, config.rolloutWaitSeconds)) pulumi.log.warn(w);
+        return haltsAfter(plan.fleet, outcomes, config.rolloutWaitSeconds);
+      });
   return {
-    ...plannedOutputs(plan),
+    ...planned,
+    runners,
+    runnerNames: runners.apply((list) => list.map((r) => r.name)),
+    rolloutHalts,
     serverIds,
     imageId: image.imageId,
     securityGroupId: group.groupId,
     // For the next deployment's lost-server search (fleet/lost-servers.ts).
-    knownServerIds: pulumi.all(serverIds).apply((ids) => nextKnownServerIds(plan.lostServers, ids)),
+    knownServerIds: serverIds.apply((ids) => nextKnownServerIds(plan.lostServers, ids)),
     lostServerCandidates: sweep.servers.apply((deleted) =>
       nextCandidates(plan.lostServers, deleted),
     ),

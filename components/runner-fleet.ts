@@ -15,6 +15,14 @@ export interface FleetRunner {
   pool: string;
   /** ISO 8601. */
   createdAt: string;
+  /** Its spec id (fleet/runner-spec.ts). */
+  spec?: string;
+}
+
+/** An outdated runner and the new runner that replaces it (fleet/plan.ts). */
+export interface FleetHandover {
+  from: FleetRunner;
+  to: string;
 }
 
 /** Arguments of the fleet. */
@@ -37,6 +45,18 @@ export interface RunnerFleetArgs {
   metricsLogPath?: string;
   /** The lost-server sweep every server depends on. */
   sweep?: pulumi.Resource;
+  /** Outdated runners that go once their replacement (one of `runners`) is online. */
+  handovers?: FleetHandover[];
+  /** How long a replacement is waited for. */
+  rolloutWaitSeconds?: number;
+}
+
+/** What became of a handover. */
+export interface HandoverOutcome {
+  from: string;
+  to: string;
+  /** Whether the replacement came online in time; if not, `from` stays. */
+  cameOnline: boolean;
 }
 
 /** A runner of the fleet, as the stack outputs remember it for the next plan. */
@@ -50,14 +70,22 @@ export interface FleetRunnerOutput extends FleetRunner {
  */
 export class RunnerFleet extends pulumi.ComponentResource {
   readonly runners: FleetRunnerOutput[];
+  /**
+   * Each handover's outcome, once its replacement came online or its wait ran out. An outdated
+   * runner whose replacement did not come online is declared again, unchanged, so it stays.
+   */
+  readonly handovers: pulumi.Output<HandoverOutcome[]>;
+  /** The outdated runners kept that way (in a preview: none yet known). */
+  readonly keptOutdated: pulumi.Output<(FleetRunner & { serverId: string })[]>;
 
   constructor(name: string, args: RunnerFleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("runner-fleet:openstack:RunnerFleet", name, {}, opts);
     const pools = new Map(args.pools.map((p) => [p.name, p]));
-    this.runners = args.runners.map((runner) => {
+    const replacements = new Set((args.handovers ?? []).map((h) => h.to));
+    const declareRunner = (runner: FleetRunner) => {
       const pool = pools.get(runner.pool);
       if (!pool) throw new Error(`planned runner ${runner.name} has unknown pool ${runner.pool}`);
-      const server = new RunnerServer(
+      return new RunnerServer(
         runner.name,
         {
           runnerName: runner.name,
@@ -73,16 +101,33 @@ export class RunnerFleet extends pulumi.ComponentResource {
           createdAt: runner.createdAt,
           metricsLogPath: args.metricsLogPath,
           sweep: args.sweep,
+          spec: runner.spec,
+          awaitOnlineSeconds: replacements.has(runner.name) ? args.rolloutWaitSeconds : undefined,
         },
         { parent: this },
       );
-      return {
-        name: runner.name,
-        pool: runner.pool,
-        createdAt: runner.createdAt,
-        serverId: server.serverId,
-      };
+    };
+    const servers = new Map<string, RunnerServer>();
+    this.runners = args.runners.map((runner) => {
+      const server = declareRunner(runner);
+      servers.set(runner.name, server);
+      return { ...runner, serverId: server.serverId };
     });
+    const outcomes = (args.handovers ?? []).map(({ from, to }) => {
+      const replacement = servers.get(to);
+      if (!replacement) throw new Error(`handover to ${to}, which is not planned`);
+      // Declared late, once the wait is over: until the program ends, the engine deletes nothing
+      // it has not been told to keep, and this keeps `from` when its replacement failed.
+      return replacement.cameOnline.apply((online) => {
+        const outcome = { from: from.name, to, cameOnline: online === true };
+        if (outcome.cameOnline) return { outcome, kept: undefined };
+        const kept = declareRunner(from);
+        return kept.serverId.apply((serverId) => ({ outcome, kept: { ...from, serverId } }));
+      });
+    });
+    const settled = pulumi.all(outcomes);
+    this.handovers = settled.apply((list) => list.map((h) => h.outcome));
+    this.keptOutdated = settled.apply((list) => list.flatMap((h) => (h.kept ? [h.kept] : [])));
     this.registerOutputs({});
   }
 }

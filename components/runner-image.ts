@@ -18,6 +18,26 @@ export interface RunnerImageArgs {
    * new runner release changes the build's triggers and rolls out a new image.
    */
   resolvedRunnerVersion?: string;
+  /** For an existing image named in the config: its Glance id, looked up already. */
+  existingImageId?: string;
+}
+
+/** What makes a build: a change of any of these builds a new image (and rolls the fleet). */
+export function imageBuildTriggers(
+  image: Extract<ImageConfig, { kind: "build" }>,
+  version: string,
+): string[] {
+  return [
+    image.baseImage,
+    version,
+    image.architecture,
+    image.name,
+    crypto.createHash("sha256").update(buildScript()).digest("hex"),
+  ];
+}
+
+function buildScript(): string {
+  return fs.readFileSync(BUILD_SCRIPT, "utf8");
 }
 
 const BUILD_SCRIPT = path.join(__dirname, "..", "image-build", "build-runner-image.sh");
@@ -39,13 +59,15 @@ export class RunnerImage extends pulumi.ComponentResource {
     super("runner-fleet:openstack:RunnerImage", name, {}, opts);
     const image = args.image;
     if (image.kind === "existing") {
-      this.imageId = uuid.test(image.ref)
-        ? pulumi.output(image.ref)
-        : openstack.images.getImageOutput({ name: image.ref, mostRecent: true }, { parent: this })
-            .id;
+      this.imageId = args.existingImageId
+        ? pulumi.output(args.existingImageId)
+        : uuid.test(image.ref)
+          ? pulumi.output(image.ref)
+          : openstack.images.getImageOutput({ name: image.ref, mostRecent: true }, { parent: this })
+              .id;
     } else {
       if (!args.github) throw new Error("RunnerImage: a build needs the GitHub downloads list");
-      const script = fs.readFileSync(BUILD_SCRIPT, "utf8");
+      const script = buildScript();
       const version = args.resolvedRunnerVersion ?? image.runnerVersion;
       const build = new command.local.Command(
         `${name}-build`,
@@ -66,13 +88,7 @@ export class RunnerImage extends pulumi.ComponentResource {
               ? { GITHUB_TOKEN: pulumi.output(args.github.token).apply((t) => t ?? "") }
               : {}),
           },
-          triggers: [
-            image.baseImage,
-            version,
-            image.architecture,
-            image.name,
-            crypto.createHash("sha256").update(script).digest("hex"),
-          ],
+          triggers: imageBuildTriggers(image, version),
         },
         { parent: this },
       );

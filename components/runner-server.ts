@@ -1,4 +1,3 @@
-import * as crypto from "node:crypto";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
 import { RunnerRegistration } from "../dynamic-providers/runner-registration";
@@ -50,7 +49,25 @@ export interface RunnerServerArgs {
   metricsLogPath?: string;
   /** The lost-server sweep: the server depends on it, so `destroy` runs the sweep last. */
   sweep?: pulumi.Resource;
+  /** Its spec id (fleet/runner-spec.ts), recorded with its registration. */
+  spec?: string;
+  /**
+   * For a rollout's replacement: how long its `up` waits for it to come online (`cameOnline`),
+   * before the runner it replaces may go.
+   */
+  awaitOnlineSeconds?: number;
 }
+
+/**
+ * What a running runner keeps when the config changes what it is made of: a change of image,
+ * flavor, network, labels, group or userdata settings would replace it in place (under its own
+ * name, which GitHub refuses while it is busy). A rollout replaces it by a new runner instead
+ * (fleet/plan.ts), so these changes leave it as it is.
+ */
+const keepsSpec = {
+  server: ["imageId", "flavorName", "networks", "userData", "securityGroups"],
+  registration: ["labels", "runnerGroup", "mode", "serverSpec"],
+};
 
 /** How long a server may take to become ACTIVE, and to be gone after its delete. */
 export const serverTimeouts: pulumi.CustomTimeouts = { create: "10m", delete: "10m" };
@@ -67,6 +84,8 @@ export class RunnerServer extends pulumi.ComponentResource {
   /** The server's fixed IPv4 address. */
   readonly address: pulumi.Output<string>;
   readonly privateKey: pulumi.Output<string>;
+  /** For a rollout's replacement: whether it came online in time (see `awaitOnlineSeconds`). */
+  readonly cameOnline: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: RunnerServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("runner-fleet:openstack:RunnerServer", name, {}, opts);
@@ -94,24 +113,11 @@ export class RunnerServer extends pulumi.ComponentResource {
         bootGraceSeconds: gh.bootGraceSeconds,
         busyWaitSeconds: gh.busyWaitSeconds,
         flushBusy: gh.flushBusy,
-        // What forces a new server forces a new registration: its JIT config is single-use.
-        serverSpec: pulumi
-          .all([args.imageId, pulumi.output(args.userData)])
-          .apply(([imageId, settings]) =>
-            crypto
-              .createHash("sha256")
-              .update(
-                JSON.stringify({
-                  imageId,
-                  flavor: args.flavorName,
-                  network: args.network,
-                  settings,
-                }),
-              )
-              .digest("hex"),
-          ),
+        // What the runner was made of (fleet/runner-spec.ts): rollouts, not this resource,
+        // act on a change (see `keepsSpec` below).
+        serverSpec: args.spec,
       },
-      { parent: this },
+      { parent: this, ignoreChanges: keepsSpec.registration },
     );
     const userData = pulumi
       .all([
@@ -167,10 +173,10 @@ export class RunnerServer extends pulumi.ComponentResource {
         // A server keeps the stack identity it was made with: servers of a stack deployed before
         // identities were unique keep the legacy one, still recognised (fleet/stack-identity.ts),
         // instead of an update of every server at the upgrade.
-        ignoreChanges: [`metadata["${STACK_METADATA_KEY}"]`],
+        ignoreChanges: [`metadata["${STACK_METADATA_KEY}"]`, ...keepsSpec.server],
       },
     );
-    new RunnerTeardown(
+    const guard = new RunnerTeardown(
       `${name}-guard`,
       {
         apiUrl: gh.apiUrl,
@@ -190,9 +196,11 @@ export class RunnerServer extends pulumi.ComponentResource {
               logPath: args.metricsLogPath,
             }
           : undefined,
+        ...(args.awaitOnlineSeconds ? { awaitOnline: { seconds: args.awaitOnlineSeconds } } : {}),
       },
       { parent: this, dependsOn: [server] },
     );
+    this.cameOnline = guard.cameOnline;
     this.serverId = server.id;
     this.runnerId = registration.runnerId;
     this.address = server.accessIpV4;

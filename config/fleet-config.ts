@@ -25,7 +25,15 @@ import {
 import { describedAs, integerRule, patternRule } from "../rules/rule";
 import { fleetRunnerNameLength } from "../rules/runner-names";
 import { userDataSizeProblem } from "./userdata-settings";
-import { bootGraceSeconds, busyWaitSeconds, settingDefaults } from "../rules/settings";
+import {
+  bootGraceSeconds,
+  busyWaitSeconds,
+  parseRolloutSurge,
+  RolloutSurge,
+  rolloutSurgeRule,
+  rolloutWaitSeconds,
+  settingDefaults,
+} from "../rules/settings";
 
 /** One group of runners sharing a flavor, labels and a quantity. */
 export interface PoolConfig {
@@ -80,6 +88,10 @@ export interface FleetConfig {
   forceRelease: string[];
   busyWaitSeconds: number;
   bootGraceSeconds: number;
+  /** How many runners of each pool one `up` replaces with new ones (fleet/rollout.ts). */
+  rolloutSurge: RolloutSurge;
+  /** How long an `up` waits for a replacement to come online before it keeps the old runner. */
+  rolloutWaitSeconds: number;
   metrics: { enabled: boolean; logPath: string };
 }
 
@@ -166,12 +178,28 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
       bootGraceSeconds,
       settingDefaults.bootGraceSeconds,
     ),
+    rolloutSurge: parseRolloutSurge(
+      r.string("rolloutSurge", { rule: rolloutSurgeRule, default: settingDefaults.rolloutSurge }),
+    ) ?? { percent: 25 },
+    rolloutWaitSeconds: r.integer(
+      "rolloutWaitSeconds",
+      rolloutWaitSeconds,
+      settingDefaults.rolloutWaitSeconds,
+    ),
     metrics: {
       enabled: r.boolean("metricsEnabled", true),
       logPath: r.string("metricsLogPath", { default: "runner-fleet-metrics.log" }) as string,
     },
   };
   if (config.sshSourceCidr) r.check("sshSourceCidr", ipv4Cidr, config.sshSourceCidr);
+  // A replacement still offline past the boot grace counts as dead anyway: waiting longer is moot.
+  if (r.has("rolloutWaitSeconds") && config.rolloutWaitSeconds > config.bootGraceSeconds) {
+    r.fail(
+      "rolloutWaitSeconds",
+      `must be at most bootGraceSeconds (${config.bootGraceSeconds})`,
+      r.raw("rolloutWaitSeconds"),
+    );
+  }
   if (config.repoPolicyComplianceUrl && !lookup("repoPolicyComplianceToken")) {
     r.problems.push(
       "`repoPolicyComplianceToken` is required with `repoPolicyComplianceUrl`: set it with " +

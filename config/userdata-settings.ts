@@ -10,9 +10,8 @@ import { gitHubWebUrl } from "../rules/github";
 import type { FleetConfig } from "./fleet-config";
 
 /**
- * The userdata settings the config gives every runner. Their JSON is part of each registration's
- * `serverSpec` digest, so the order of these keys is part of the state: reordering them replaces
- * every runner.
+ * The userdata settings the config gives every runner. A change of one outdates the runners made
+ * before it (fleet/runner-spec.ts lists each setting), which a rollout then replaces.
  */
 export function userDataSettings(
   config: FleetConfig,

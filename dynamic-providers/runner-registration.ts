@@ -14,8 +14,8 @@ import {
   isForceReleased,
   ConfigLookup,
   describeGitHubError,
-  GitHubCredentials,
   gitHubClient,
+  gitHubClientWithKey,
   httpStatus,
   resolveCredentials,
 } from "./github/client";
@@ -58,12 +58,7 @@ export class RunnerRegistrationProvider implements pulumi.dynamic.ResourceProvid
   }
 
   private async client(apiUrl: string) {
-    const credentials: GitHubCredentials = resolveCredentials(this.configLookup, process.env);
-    const { createHash } = await import("node:crypto");
-    const clientKey = createHash("sha256")
-      .update(JSON.stringify([apiUrl, credentials]))
-      .digest("hex");
-    return { octokit: await gitHubClient(apiUrl, credentials), clientKey };
+    return gitHubClientWithKey(apiUrl, resolveCredentials(this.configLookup, process.env));
   }
 
   async check(_olds: unknown, news: Record<string, unknown>) {
@@ -262,7 +257,11 @@ export interface RunnerRegistrationArgs {
   busyWaitSeconds?: pulumi.Input<number>;
   /** Remove a busy runner anyway, failing its job. @default false */
   flushBusy?: pulumi.Input<boolean>;
-  /** Digest of the server's make-up: a change replaces the registration (JIT configs are single-use). */
+  /**
+   * What the runner's server is made of (the fleet passes its spec id, fleet/runner-spec.ts): a
+   * change replaces the registration, as a JIT config is single-use. The fleet ignores changes of
+   * it and rolls runners out instead (components/runner-server.ts).
+   */
   serverSpec?: pulumi.Input<string>;
 }
 

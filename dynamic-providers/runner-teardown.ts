@@ -11,8 +11,10 @@ import {
   isForceReleased,
   ConfigLookup,
   gitHubClient,
+  gitHubClientWithKey,
   resolveCredentials,
 } from "./github/client";
+import { awaitOnline } from "./github/await-online";
 import { releaseRunner } from "./github/release-runner";
 import { extractRunnerMetrics } from "./metrics/pull";
 
@@ -43,6 +45,18 @@ export interface RunnerTeardownInputs {
   flushBusy: boolean;
   /** Absent when metrics are off. */
   metrics?: TeardownMetrics;
+  /**
+   * For a rollout's replacement: its create waits this long for the runner to come online, so
+   * the outdated runner it replaces goes only then (fleet/plan.ts, handovers). Set at creation
+   * only; later deployments leave it out, which is no change.
+   */
+  awaitOnline?: { seconds: number };
+}
+
+/** What the state holds for a teardown. */
+export interface RunnerTeardownOutputs extends RunnerTeardownInputs {
+  /** For a replacement: whether it came online within `awaitOnline`. */
+  cameOnline?: boolean;
 }
 
 /** The provider; credentials as for the registration (config secrets or environment). */
@@ -61,8 +75,20 @@ export class RunnerTeardownProvider implements pulumi.dynamic.ResourceProvider {
     return { changes, replaces, deleteBeforeReplace: false };
   }
 
-  async create(inputs: RunnerTeardownInputs) {
-    return { id: `${inputs.name}-guard`, outs: inputs };
+  async create(inputs: RunnerTeardownInputs): Promise<{ id: string; outs: RunnerTeardownOutputs }> {
+    const id = `${inputs.name}-guard`;
+    if (!inputs.awaitOnline) return { id, outs: inputs };
+    const credentials = resolveCredentials(this.configLookup, process.env);
+    const { octokit, clientKey } = await gitHubClientWithKey(inputs.apiUrl, credentials);
+    const cameOnline = await awaitOnline(
+      octokit,
+      clientKey,
+      inputs.path,
+      inputs.name,
+      inputs.awaitOnline.seconds,
+    );
+    const outs: RunnerTeardownOutputs = { ...inputs, cameOnline };
+    return { id, outs };
   }
 
   async update(_id: string, _olds: RunnerTeardownInputs, news: RunnerTeardownInputs) {
@@ -107,6 +133,8 @@ export interface RunnerTeardownArgs {
   flushBusy: pulumi.Input<boolean>;
   /** Metrics to pull before the server goes; its private key must be a secret. */
   metrics?: { [K in keyof TeardownMetrics]: pulumi.Input<TeardownMetrics[K]> };
+  /** For a rollout's replacement: wait for it to come online (see RunnerTeardownInputs). */
+  awaitOnline?: { seconds: number };
 }
 
 /**
@@ -117,7 +145,17 @@ const sharedTeardownProvider = providerByReference(RunnerTeardownProvider, state
 
 /** Releases a runner and pulls its metrics before its server is deleted: see the file comment. */
 export class RunnerTeardown extends pulumi.dynamic.Resource {
+  /** For a replacement: whether it came online in time (unknown in a preview). */
+  declare readonly cameOnline: pulumi.Output<boolean | undefined>;
+
   constructor(name: string, args: RunnerTeardownArgs, opts?: pulumi.CustomResourceOptions) {
-    super(sharedTeardownProvider, name, { ...args }, opts, "github", "RunnerGuard");
+    super(
+      sharedTeardownProvider,
+      name,
+      { ...args, cameOnline: undefined },
+      opts,
+      "github",
+      "RunnerGuard",
+    );
   }
 }

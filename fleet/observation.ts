@@ -8,6 +8,8 @@ import { listRunners } from "../dynamic-providers/github/runner-listing";
 import { ownerPrefix } from "../rules/github";
 import { classify, KnownRunner, ObservedRunner, PlanInput } from "./plan";
 import type { RecordedIdentity } from "./stack-identity";
+import type { SpecSettings } from "./runner-spec";
+import type { RolloutHalt } from "./rollout";
 
 /**
  * This stack as Pulumi names it across projects: `organization/project/stack` (also the legacy
@@ -26,6 +28,10 @@ export interface PreviousDeployment {
   lostServerCandidates: string[];
   /** The stack identity it recorded (fleet/stack-identity.ts). */
   identity: RecordedIdentity;
+  /** The settings of each spec its runners have (fleet/runner-spec.ts), by spec id. */
+  runnerSpecs: Record<string, SpecSettings>;
+  /** The pools whose rollout it halted, with the spec rolled out and why (fleet/rollout.ts). */
+  rolloutHalts: Record<string, RolloutHalt>;
 }
 
 /**
@@ -38,14 +44,20 @@ export async function previousDeployment(): Promise<PreviousDeployment> {
     const details = await self.getOutputDetails(name);
     return (details.value ?? details.secretValue) as T | undefined;
   };
-  const [runners, known, serverIds, candidates, identity, legacy] = await Promise.all([
-    read<KnownRunner[]>("runners"),
-    read<string[]>("knownServerIds"),
-    read<string[]>("serverIds"),
-    read<string[]>("lostServerCandidates"),
-    read<string>("stackIdentity"),
-    read<string>("legacyStackIdentity"),
-  ]);
+  const [runners, known, serverIds, candidates, identity, legacy, specs, halts] = await Promise.all(
+    [
+      read<KnownRunner[]>("runners"),
+      read<string[]>("knownServerIds"),
+      read<string[]>("serverIds"),
+      read<string[]>("lostServerCandidates"),
+      read<string>("stackIdentity"),
+      read<string>("legacyStackIdentity"),
+      read<Record<string, SpecSettings>>("runnerSpecs"),
+      read<Record<string, RolloutHalt>>("rolloutHalts"),
+    ],
+  );
+  const record = <T>(v: T | undefined): T | Record<string, never> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? v : {};
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
   const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   return {
@@ -55,10 +67,17 @@ export async function previousDeployment(): Promise<PreviousDeployment> {
       deployedBefore: runners !== undefined || known !== undefined || serverIds !== undefined,
     },
     runners: Array.isArray(runners)
-      ? runners.map(({ name, pool, createdAt }) => ({ name, pool, createdAt }))
+      ? runners.map(({ name, pool, createdAt, spec }) => ({
+          name,
+          pool,
+          createdAt,
+          ...(typeof spec === "string" ? { spec } : {}),
+        }))
       : [],
     knownServerIds: strings(known ?? serverIds),
     lostServerCandidates: strings(candidates),
+    runnerSpecs: record(specs),
+    rolloutHalts: record(halts),
   };
 }
 

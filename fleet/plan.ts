@@ -11,6 +11,8 @@ export interface KnownRunner {
   pool: string;
   /** ISO 8601 creation time. */
   createdAt: string;
+  /** Its spec id (fleet/runner-spec.ts); unset for runners deployed before specs were recorded. */
+  spec?: string;
 }
 
 /** A runner as GitHub lists it. */
@@ -30,7 +32,8 @@ export type DropCause =
   | "server-in-error"
   | "server-not-recorded"
   | "scale-down"
-  | "no-quota";
+  | "no-quota"
+  | "replaced-without-room";
 
 /** A runner the plan leaves out, so Pulumi removes it. */
 export interface DroppedRunner {
@@ -44,7 +47,7 @@ export interface PlanInput {
   namePrefix: string;
   /** Runner names carry the pool name when the stack configured pools. */
   namedPools: boolean;
-  pools: { name: string; quantity: number }[];
+  pools: PlanPool[];
   previous: KnownRunner[];
   observed: ObservedRunner[];
   /** Epoch milliseconds. */
@@ -67,8 +70,50 @@ export interface PlanInput {
   randomSuffix: () => string;
 }
 
+/** A pool as the plan sizes and rolls it. */
+export interface PlanPool {
+  name: string;
+  quantity: number;
+  /**
+   * The spec id of its new runners (fleet/runner-spec.ts); kept runners of another spec are
+   * outdated and rolled (see `planFleet`). Unset: no rollouts (runners are kept as they are).
+   */
+  spec?: string;
+  /** How many outdated runners this `up` replaces (rolloutSurge). @default 0 */
+  surge?: number;
+  /** Why an earlier `up` halted this pool's rollout to `spec` (fleet/rollout.ts), if it did. */
+  haltedBefore?: string;
+}
+
 export interface PlannedRunner extends KnownRunner {
   state: RunnerState | "new";
+  /** For a new runner of a rollout: the outdated runner it replaces. */
+  replaces?: string;
+}
+
+/**
+ * An outdated runner handed over to its replacement: the `up` creates `to`, waits for it to come
+ * online, and only then lets `from` go; if `to` does not, `from` stays and the rollout halts.
+ */
+export interface Handover {
+  from: PlannedRunner;
+  to: string;
+}
+
+/** What a pool's rollout does in this `up`. */
+export interface PoolRollout {
+  pool: string;
+  spec: string;
+  /** Outdated runners replaced by new ones in this `up`. */
+  replacing: { from: string; to: string }[];
+  /** Outdated runners that are busy: they stay until their job ends, then go as every runner. */
+  draining: string[];
+  /** Outdated idle runners left for later `up`s (the surge bound, or a halt). */
+  waiting: string[];
+  /** Outdated runners removed before their replacement, for want of quota (fleet/quota.ts). */
+  goFirst?: string[];
+  /** Why the rollout does not go on, if it does not. */
+  halted?: string;
 }
 
 export interface FleetPlan {
@@ -78,6 +123,10 @@ export interface FleetPlan {
   dropped: DroppedRunner[];
   /** GitHub runners with the fleet's prefix that this stack never deployed. */
   orphans: string[];
+  /** Outdated runners leaving once their replacement (also in `runners`) is online. */
+  handovers: Handover[];
+  /** Pools with outdated runners, and what this `up` does about them. */
+  rollouts: PoolRollout[];
 }
 
 const PRIORITY: Record<RunnerState, number> = { busy: 0, idle: 1, booting: 2 };
@@ -118,27 +167,53 @@ export function classify(
 /** Why a known runner is gone. */
 type Gone = Pick<DroppedRunner, "cause" | "reason">;
 
+/** Causes that say a runner never came online: of a new spec, they halt its rollout. */
+const NEVER_ONLINE: readonly DropCause[] = ["offline-past-boot-grace", "server-in-error"];
+
 /**
- * Plans the fleet. Per pool: busy runners are kept first, then idle ones, then booting ones, up
- * to the pool's quantity; busy runners beyond it are kept too unless `flushBusy`. New runners fill
- * the rest. Runners of pools no longer configured are dropped.
+ * Plans the fleet. Per pool: busy runners are kept first, then idle ones, then booting ones (runners
+ * of the pool's spec before outdated ones), up to the pool's quantity; busy runners beyond it are
+ * kept too unless `flushBusy`. Up to `surge` outdated runners that are not busy are replaced by new
+ * runners (handovers); busy ones drain. New runners fill the rest. Runners of pools no longer
+ * configured are dropped.
  */
 export function planFleet(input: PlanInput): FleetPlan {
   const observedByName = new Map(input.observed.map((r) => [r.name, r]));
   const taken = new Set([...input.previous.map((r) => r.name), ...observedByName.keys()]);
   const runners: PlannedRunner[] = [];
   const dropped: FleetPlan["dropped"] = [];
-  const pools = new Map(input.pools.map((p) => [p.name, p.quantity]));
+  const handovers: Handover[] = [];
+  const rollouts: PoolRollout[] = [];
+  const pools = new Map(input.pools.map((p) => [p.name, p]));
 
   const drop = (runner: KnownRunner, gone: Gone) =>
     dropped.push({ name: runner.name, pool: runner.pool, ...gone });
+  const newName = (pool: string) => {
+    let name: string;
+    do
+      name = fleetRunnerName(
+        input.namePrefix,
+        input.namedPools ? pool : undefined,
+        input.randomSuffix(),
+      );
+    while (taken.has(name));
+    taken.add(name);
+    return name;
+  };
+  const createdAt = new Date(input.now).toISOString();
   for (const runner of input.previous) {
     if (!pools.has(runner.pool))
       drop(runner, { cause: "pool-removed", reason: `pool ${runner.pool} removed` });
   }
-  for (const [pool, quantity] of pools) {
+  for (const pool of input.pools) {
+    const { quantity, spec } = pool;
+    // A runner deployed before specs were recorded is taken to be of the pool's spec.
+    const specOf = (r: KnownRunner) => r.spec ?? spec;
+    const outdated = (r: KnownRunner) => spec !== undefined && specOf(r) !== spec;
     const candidates: PlannedRunner[] = [];
-    for (const runner of input.previous.filter((r) => r.pool === pool)) {
+    /** Runners of the pool's spec that never came online. */
+    const neverOnline: string[] = [];
+    for (const runner of input.previous.filter((r) => r.pool === pool.name)) {
       const verdict: ReturnType<typeof classify> = input.serversInError?.has(runner.name)
         ? { gone: { cause: "server-in-error", reason: "its server is in ERROR" } }
         : input.serversNotRecorded?.has(runner.name)
@@ -149,39 +224,105 @@ export function planFleet(input: PlanInput): FleetPlan {
               },
             }
           : classify(runner, observedByName.get(runner.name), input);
-      if ("gone" in verdict) drop(runner, verdict.gone);
-      else candidates.push({ ...runner, state: verdict.state });
+      if ("gone" in verdict) {
+        drop(runner, verdict.gone);
+        if (NEVER_ONLINE.includes(verdict.gone.cause) && !outdated(runner))
+          neverOnline.push(runner.name);
+      } else candidates.push({ ...runner, spec: specOf(runner), state: verdict.state });
     }
     candidates.sort(
       (a, b) =>
         PRIORITY[a.state as RunnerState] - PRIORITY[b.state as RunnerState] ||
+        Number(outdated(a)) - Number(outdated(b)) ||
         a.name.localeCompare(b.name),
     );
-    candidates.forEach((runner, i) => {
-      if (i < quantity || (runner.state === "busy" && !input.flushBusy)) runners.push(runner);
-      else
-        drop(runner, {
-          cause: "scale-down",
-          reason: `scale down to ${quantity} (${runner.state})`,
-        });
-    });
-    const kept = runners.filter((r) => r.pool === pool).length;
-    for (let i = kept; i < quantity; i++) {
-      let name: string;
-      do
-        name = fleetRunnerName(
-          input.namePrefix,
-          input.namedPools ? pool : undefined,
-          input.randomSuffix(),
-        );
-      while (taken.has(name));
-      taken.add(name);
-      runners.push({ name, pool, createdAt: new Date(input.now).toISOString(), state: "new" });
+    // Booting runners of the pool's spec stand for outdated runners they will replace: kept beyond
+    // the quantity, so a replacement still booting does not push out a runner that serves.
+    const replaceable = candidates.filter((r) => outdated(r) && r.state !== "busy").length;
+    const pending = candidates
+      .filter((r) => !outdated(r) && r.state === "booting")
+      .slice(0, replaceable);
+    const kept: PlannedRunner[] = [...pending];
+    candidates
+      .filter((r) => !pending.includes(r))
+      .forEach((runner, i) => {
+        if (i < quantity || (runner.state === "busy" && !input.flushBusy)) kept.push(runner);
+        else
+          drop(runner, {
+            cause: "scale-down",
+            reason: outdated(runner)
+              ? `replaced by a runner of the new spec (${runner.state})`
+              : `scale down to ${quantity} (${runner.state})`,
+          });
+      });
+    const old = kept.filter(outdated);
+    let replaced = new Set<string>();
+    if (spec !== undefined && old.length > 0) {
+      const surge = Math.max(0, (pool.surge ?? 0) - pending.length);
+      const rollout = planPoolRollout({ ...pool, surge }, old, kept, neverOnline, outdated);
+      replaced = new Set(rollout.replace.map((r) => r.name));
+      const replacements = rollout.replace.map((from) => {
+        const to = newName(pool.name);
+        handovers.push({ from, to });
+        return { from: from.name, to };
+      });
+      rollouts.push({
+        pool: pool.name,
+        spec,
+        replacing: replacements,
+        draining: old.filter((r) => r.state === "busy").map((r) => r.name),
+        waiting: old.filter((r) => r.state !== "busy" && !replaced.has(r.name)).map((r) => r.name),
+        ...(rollout.halted ? { halted: rollout.halted } : {}),
+      });
+    }
+    runners.push(...kept.filter((r) => !replaced.has(r.name)));
+    for (let i = kept.length - pending.length; i < quantity; i++) {
+      runners.push({ name: newName(pool.name), pool: pool.name, createdAt, spec, state: "new" });
+    }
+    // Replacements come last, so the quota gives room to filling the pool first.
+    for (const { from, to } of handovers.filter((h) => h.from.pool === pool.name)) {
+      runners.push({
+        name: to,
+        pool: pool.name,
+        createdAt,
+        spec,
+        state: "new",
+        replaces: from.name,
+      });
     }
   }
   const known = new Set(input.previous.map((r) => r.name));
   const orphans = input.observed
     .map((r) => r.name)
     .filter((name) => name.startsWith(`${input.namePrefix}-`) && !known.has(name));
-  return { runners, dropped, orphans };
+  return { runners, dropped, orphans, handovers, rollouts };
+}
+
+/**
+ * Which outdated runners of a pool this `up` replaces: up to the surge, those that serve nothing
+ * first (booting, then idle); none while the rollout is halted. It halts when runners of the new
+ * spec never came online (this plan drops them) and none of that spec is online, or an earlier
+ * `up` halted it and still none is online: a bad image stops after its first replacements.
+ */
+function planPoolRollout(
+  pool: PlanPool,
+  old: PlannedRunner[],
+  kept: PlannedRunner[],
+  neverOnline: string[],
+  outdated: (r: KnownRunner) => boolean,
+): { replace: PlannedRunner[]; halted?: string } {
+  const onlineOfSpec = kept.some((r) => !outdated(r) && (r.state === "busy" || r.state === "idle"));
+  const halted = onlineOfSpec
+    ? undefined
+    : (pool.haltedBefore ??
+      (neverOnline.length > 0
+        ? `runners of the new spec never came online (${neverOnline.join(", ")})`
+        : undefined));
+  if (halted) return { replace: [], halted };
+  const order: Record<string, number> = { booting: 0, idle: 1 };
+  const replace = old
+    .filter((r) => r.state !== "busy")
+    .sort((a, b) => order[a.state] - order[b.state] || a.name.localeCompare(b.name))
+    .slice(0, pool.surge ?? 0);
+  return { replace };
 }

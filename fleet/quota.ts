@@ -53,12 +53,36 @@ export function fitPlanToQuota(
       cause: "no-quota",
       reason: "the tenant's quota has no room for its server",
     }));
+  // A rollout without room: the outdated runner goes first (only as many as the surge lets be
+  // replaced), and the pool is filled when its delete has made room, at the next `up`.
+  const goesFirst = new Set(
+    plan.runners.filter((r) => held.has(r.name) && r.replaces).map((r) => r.replaces as string),
+  );
+  for (const { from } of plan.handovers.filter((h) => goesFirst.has(h.from.name))) {
+    dropped.push({
+      name: from.name,
+      pool: from.pool,
+      cause: "replaced-without-room",
+      reason:
+        "outdated, and the quota has no room for its replacement: it goes first, and a runner " +
+        "of the new spec takes its place when its delete has made room",
+    });
+  }
   const finite = (n: number) => (Number.isFinite(n) ? n : null);
   return {
     plan: {
       ...plan,
       runners: plan.runners.filter((r) => !held.has(r.name)),
       dropped: [...plan.dropped, ...dropped],
+      handovers: plan.handovers.filter((h) => !goesFirst.has(h.from.name)),
+      rollouts: plan.rollouts.map((r) => ({
+        ...r,
+        replacing: r.replacing.filter((x) => !goesFirst.has(x.from)),
+        goFirst: [
+          ...(r.goFirst ?? []),
+          ...r.replacing.filter((x) => goesFirst.has(x.from)).map((x) => x.from),
+        ],
+      })),
     },
     verdict: {
       wanted: creates.length,

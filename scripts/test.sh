@@ -21,6 +21,14 @@ npx tsc -p .
 # Pulumi mocks are process-global, so the mock suites get a process of their own.
 step "mocha: mock suites"
 npx mocha 'tests/**/*.mocks.test.ts'
-step "mocha: unit, provider and end-to-end suites"
-npx mocha --ignore 'tests/**/*.mocks.test.ts' 'tests/**/*.test.ts'
+# The other suites run side by side, one file per worker process: each end-to-end suite has its
+# own name prefix, GitHub double, simulated hosts and stack, so they share only the cloud. The
+# longest suites are handed out first, so the run ends close to its longest suite.
+step "mocha: unit, provider and end-to-end suites, ${RUNNER_FLEET_TEST_JOBS:-2} side by side"
+LONGEST_FIRST=(tests/e2e/faults.test.ts tests/e2e/rollout.test.ts tests/e2e/lifecycle.test.ts
+  tests/e2e/bad-input.test.ts tests/e2e/fleet.test.ts tests/e2e/quota.test.ts
+  tests/e2e/release.test.ts)
+mapfile -t REST < <(ls tests/*/*.test.ts | grep -v '\.mocks\.test\.ts$' |
+  grep -vxF -f <(printf '%s\n' "${LONGEST_FIRST[@]}"))
+npx mocha --parallel --jobs "${RUNNER_FLEET_TEST_JOBS:-2}" "${LONGEST_FIRST[@]}" "${REST[@]}"
 step "done"

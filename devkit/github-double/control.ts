@@ -43,6 +43,13 @@ export function createControl(state: DoubleState): GitHubDoubleControl {
     revokeToken: (token) => state.credentials.revoke(token),
     uninstallApp: (installationId) => state.installations.uninstall(installationId),
     dropRepositoryAccess: (loss) => dropRepositoryAccess(state, loss),
+    publishRunnerRelease: (version) => {
+      try {
+        state.releases.publish(version);
+      } catch (err) {
+        throw new HttpError(422, (err as Error).message);
+      }
+    },
   };
 }
 

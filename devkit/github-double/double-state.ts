@@ -6,6 +6,7 @@ import { JobStore } from "./jobs";
 import { PrimaryRateLimit } from "./rate-limit";
 import { RequestCounter } from "./request-counts";
 import { RunnerContact } from "./runner-contact";
+import { RunnerReleases } from "./runner-downloads";
 import { RunnerGroups } from "./runner-groups";
 import { RunnerTokens } from "./runner-tokens";
 import { RunnerRegistry } from "./runners";
@@ -24,6 +25,7 @@ export class DoubleState {
   readonly baseUrl: string;
   readonly clock: Clock;
   readonly runnerTarball: Buffer;
+  readonly releases = new RunnerReleases();
   readonly groups = new RunnerGroups();
   readonly runners = new RunnerRegistry();
   readonly jobs = new JobStore();

@@ -79,7 +79,7 @@ export const runnerRoutes: RestRoute[] = [
     docs: docs("list-runner-applications-for"),
     handle: ({ state }) => ({
       status: 200,
-      body: runnerDownloads(state.baseUrl, state.runnerTarball),
+      body: runnerDownloads(state.baseUrl, state.runnerTarball, state.releases.latest),
     }),
   }),
   ...forRepoAndOrg({

@@ -10,7 +10,7 @@ import { readBody, writeJson } from "./http-io";
 import { prefixedToken } from "./random-ids";
 import { handleRestRequest } from "./rest-pipeline";
 import { handleAgentRequest } from "./runner-agent-api";
-import { emptyTarball, isRunnerDownload } from "./runner-downloads";
+import { emptyTarball } from "./runner-downloads";
 import type { GitHubDouble, GitHubDoubleControl, GitHubDoubleOptions, TokenGrant } from "./types";
 
 /**
@@ -76,7 +76,7 @@ async function serve(
     handleControlRequest(control, req, res, url, rawBody);
   } else if (url.pathname.startsWith("/_runner/")) {
     await handleAgentRequest(state, req, res, url, rawBody);
-  } else if (req.method === "GET" && isRunnerDownload(url.pathname)) {
+  } else if (req.method === "GET" && state.releases.isDownload(url.pathname)) {
     res
       .writeHead(200, {
         "content-type": "application/octet-stream",

@@ -180,6 +180,11 @@ export interface GitHubDoubleControl {
   uninstallApp(installationId: number): void;
   /** Takes a repository from a token or an installation: its `/repos/...` endpoints answer 404. */
   dropRepositoryAccess(loss: RepositoryAccessLoss): void;
+  /**
+   * Publishes a runner release (`2.x.y`): the downloads list names it from now on, and its
+   * tarball (the configured one) is served beside the earlier releases'.
+   */
+  publishRunnerRelease(version: string): void;
 }
 
 /**

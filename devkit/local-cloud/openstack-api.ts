@@ -16,6 +16,8 @@ export interface NovaServer {
   metadata: Record<string, string>;
   key_name: string | null;
   addresses: Record<string, { addr: string }[]>;
+  /** The image it booted (empty when it booted from a volume). */
+  image?: { id: string } | "";
   "OS-EXT-SRV-ATTR:user_data"?: string;
 }
 

@@ -16,6 +16,9 @@
 // - a forwarder on 127.0.0.1:<GitHub double's port> inside the namespace, relayed over a Unix
 //   socket to the double on the machine's 127.0.0.1.
 //
+// A server whose image has the property `runner_fleet_test_boot=never` gets no host at all, one
+// with `after-<N>s` gets its host N seconds late (a slow boot).
+//
 // A server deleted from Nova, or no longer ACTIVE, loses all of it; stop() (also on SIGINT,
 // SIGTERM and process exit) removes everything: processes, namespaces, veths, the bridge if no
 // other simulator uses it, folders.
@@ -44,6 +47,15 @@ import {
 } from "./host-network";
 import { RunnerImageCache } from "./runner-image";
 import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
+
+/**
+ * A Glance image property for images that boot badly: `never` (its servers go ACTIVE in Nova and
+ * nothing runs, as with a broken kernel, so their runners never come online) or `after-<N>s` (a
+ * slow boot: the host starts N seconds after the simulator first sees the server ACTIVE).
+ */
+export const BOOT_PROPERTY = "runner_fleet_test_boot";
+
+type BootBehaviour = { never: true } | { delayMs: number };
 
 export interface RunnerHostSimulatorOptions {
   /** The GitHub double's URL (`http://127.0.0.1:<port>`), reachable from inside the hosts. */
@@ -316,6 +328,10 @@ class Simulator implements RunnerHostSimulator {
   private readonly hostMap = new Map<string, Host>();
   /** Servers another simulator holds (their namespace existed): left alone, logged once. */
   private readonly foreign = new Set<string>();
+  /** Servers not booted yet (`BOOT_PROPERTY`): when their host starts (Infinity: never). */
+  private readonly bootsAt = new Map<string, number>();
+  /** Per image id: how its servers boot (`BOOT_PROPERTY`). */
+  private readonly bootOfImage = new Map<string, Promise<BootBehaviour>>();
   private readonly logLines: string[] = [];
   private api?: OpenStackApi;
   private loggedInAt = 0;
@@ -582,8 +598,19 @@ class Simulator implements RunnerHostSimulator {
       }
     }
     for (const server of active.values()) {
-      if (!this.hostMap.has(server.id) && !this.foreign.has(server.id)) this.startHost(server);
+      if (this.hostMap.has(server.id) || this.foreign.has(server.id)) continue;
+      if (!this.bootsAt.has(server.id)) {
+        const boot = await this.bootOf(server);
+        const at = "never" in boot ? Infinity : Date.now() + boot.delayMs;
+        this.bootsAt.set(server.id, at);
+        if (at === Infinity) this.log(`server ${server.name}: its image never boots: no host`);
+        else if ("delayMs" in boot && boot.delayMs > 0)
+          this.log(`server ${server.name}: boots in ${boot.delayMs} ms`);
+      }
+      if (Date.now() < (this.bootsAt.get(server.id) as number)) continue;
+      this.startHost(server);
     }
+    for (const id of this.bootsAt.keys()) if (!active.has(id)) this.bootsAt.delete(id);
     for (const host of this.hostMap.values()) {
       if (!active.has(host.info.serverId)) {
         const still = servers.find((s) => s.id === host.info.serverId);
@@ -593,6 +620,25 @@ class Simulator implements RunnerHostSimulator {
       }
     }
     for (const id of this.foreign) if (!active.has(id)) this.foreign.delete(id);
+  }
+
+  private bootOf(server: Server): Promise<BootBehaviour> {
+    const id = server.image && typeof server.image === "object" ? server.image.id : undefined;
+    if (!id) return Promise.resolve({ delayMs: 0 });
+    let boot = this.bootOfImage.get(id);
+    if (!boot) {
+      boot = this.openstack()
+        .then(({ api }) => api.get<Record<string, unknown>>("image", `/v2/images/${id}`))
+        .then((image): BootBehaviour => {
+          const property = image[BOOT_PROPERTY];
+          if (property === "never") return { never: true };
+          const delay = /^after-(\d+)s$/.exec(String(property ?? ""));
+          return { delayMs: delay ? Number(delay[1]) * 1000 : 0 };
+        });
+      boot.catch(() => this.bootOfImage.delete(id)); // asked again at the next poll
+      this.bootOfImage.set(id, boot);
+    }
+    return boot;
   }
 
   // ---- hosts ------------------------------------------------------------------------------------

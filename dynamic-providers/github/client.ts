@@ -118,6 +118,15 @@ export async function gitHubClient(
   credentials: GitHubCredentials,
   policy: RetryPolicy = defaultRetryPolicy,
 ): Promise<Octokit> {
+  return (await gitHubClientWithKey(apiUrl, credentials, policy)).octokit;
+}
+
+/** The shared client, and the key that names it (for caches of its answers, as listings). */
+export async function gitHubClientWithKey(
+  apiUrl: string,
+  credentials: GitHubCredentials,
+  policy: RetryPolicy = defaultRetryPolicy,
+): Promise<{ octokit: Octokit; clientKey: string }> {
   const { createHash } = await import("node:crypto");
   const key = createHash("sha256")
     .update(JSON.stringify([apiUrl, credentials, policy]))
@@ -129,7 +138,7 @@ export async function gitHubClient(
     client = newClient(apiUrl, credentials, policy);
     g.__runnerFleetGitHub.clients.set(key, client);
   }
-  return client;
+  return { octokit: await client, clientKey: key };
 }
 
 async function newClient(

@@ -20,22 +20,23 @@ interface ListingCache {
 export const listingTtlMs = 30_000;
 
 /**
- * All runners of `path` (`org` or `owner/repo`), 100 a page, fetched once per `listingTtlMs` per
- * process and client. A failed listing is not cached, so the next read tries again.
- * `clientKey` undefined means no cache: a fresh listing.
+ * All runners of `path` (`org` or `owner/repo`), 100 a page, fetched once per `ttlMs` per process
+ * and client. A failed listing is not cached, so the next read tries again. `clientKey` undefined
+ * means no cache: a fresh listing.
  */
 export async function listRunners(
   octokit: Octokit,
   clientKey: string | undefined,
   path: string,
   now: number = Date.now(),
+  ttlMs: number = listingTtlMs,
 ): Promise<ListedRunner[]> {
   if (clientKey === undefined) return paginateRunners(octokit, path);
   const g = globalThis as typeof globalThis & { __runnerFleetListings?: ListingCache };
   g.__runnerFleetListings ??= { listings: new Map() };
   const key = `${clientKey} ${path}`;
   const cached = g.__runnerFleetListings.listings.get(key);
-  if (cached && now - cached.at < listingTtlMs) return cached.runners;
+  if (cached && now - cached.at < ttlMs) return cached.runners;
   const runners = paginateRunners(octokit, path);
   g.__runnerFleetListings.listings.set(key, { at: now, runners });
   runners.catch(() => g.__runnerFleetListings?.listings.delete(key));

@@ -255,6 +255,21 @@ const rows: Row[] = [
     problems: [line('`bootGraceSeconds` must be an integer from 60 to 86400, got "59"')],
   },
   {
+    what: "rolloutSurge neither a count nor a share",
+    change: { rolloutSurge: "150%" },
+    problems: [
+      line(
+        "`rolloutSurge` must be a number of runners from 0 to 1000 (0 pauses rollouts), or a " +
+          'share such as "25%" (1% to 100%), got "150%"',
+      ),
+    ],
+  },
+  {
+    what: "rolloutWaitSeconds beyond the boot grace",
+    change: { bootGraceSeconds: "120", rolloutWaitSeconds: "121" },
+    problems: [line('`rolloutWaitSeconds` must be at most bootGraceSeconds (120), got "121"')],
+  },
+  {
     what: "authorCheck not a boolean",
     change: { authorCheck: "yes" },
     problems: [line('`authorCheck` must be true or false, got "yes"')],

@@ -15,6 +15,7 @@ import { tenantOsEnv } from "../../devkit/local-cloud/cloud-env";
 import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
 import { timed } from "../../devkit/timing";
+import { createBaseImage } from "../support/glance-images";
 
 /** A tarball laid out like GitHub's runner release: run.sh and config.sh at its root. */
 function runnerTarball(dir: string, marker: string): Buffer {
@@ -43,32 +44,7 @@ describe("the runner image build on the real engine", function () {
 
   before(async function () {
     api = await OpenStackApi.login();
-    // A small base image: an ext4 filesystem holding /home/ubuntu, as a cloud image would.
-    const root = path.join(work, "root");
-    fs.mkdirSync(path.join(root, "home", "ubuntu"), { recursive: true });
-    const raw = path.join(work, "base.raw");
-    execFileSync("truncate", ["-s", "16M", raw]);
-    execFileSync("mkfs.ext4", ["-q", "-F", "-d", root, raw]);
-    const created = execFileSync(
-      "openstack",
-      [
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw,
-        "-f",
-        "value",
-        "-c",
-        "id",
-        `rf-base-${suffix}`,
-      ],
-      { env: { ...process.env, ...tenantOsEnv() } },
-    );
-    baseImageId = created.toString().trim();
+    baseImageId = createBaseImage(work, `rf-base-${suffix}`);
     gh = await startGitHubDouble({ runnerTarball: runnerTarball(work, "one") });
     test = await createTestStack(
       "image-build",

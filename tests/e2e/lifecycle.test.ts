@@ -23,28 +23,14 @@ import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import { createTestStack, TestStack } from "../../devkit/pulumi/test-stack";
 import { timed } from "../../devkit/timing";
 import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
+import { createBaseImage } from "../support/glance-images";
+import { until, untilAllOnline } from "../support/until";
 
 interface MetricsLine {
   event: string;
   flavor: string;
   timestamp: number;
   [k: string]: unknown;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 120_000,
-) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
-  }
 }
 
 describe("runner lifecycle with simulated hosts", function () {
@@ -72,15 +58,7 @@ describe("runner lifecycle with simulated hosts", function () {
           .map((l) => JSON.parse(l))
       : [];
   const hostOf = (name: string) => sim.hosts().find((h) => h.serverName === name);
-  const allOnline = (n: number) =>
-    until(
-      `${n} runners online`,
-      () => {
-        const list = fleetRunners();
-        return list.length === n && list.every((r) => r.status === "online") ? list : undefined;
-      },
-      180_000,
-    );
+  const allOnline = (n: number) => untilAllOnline(fleetRunners, n, 180_000);
 
   before(async function () {
     api = await OpenStackApi.login();
@@ -92,26 +70,7 @@ describe("runner lifecycle with simulated hosts", function () {
     await new Promise<void>((resolve) => policy.listen(0, "127.0.0.1", resolve));
     policyPort = (policy.address() as { port: number }).port;
     // A base image with /home/ubuntu: the build bakes the double's runner (the simulated agent) in.
-    const root = path.join(work, "root");
-    fs.mkdirSync(path.join(root, "home", "ubuntu"), { recursive: true });
-    const raw = path.join(work, "base.raw");
-    execFileSync("truncate", ["-s", "16M", raw]);
-    execFileSync("mkfs.ext4", ["-q", "-F", "-d", root, raw]);
-    execFileSync(
-      "openstack",
-      [
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw,
-        baseImage,
-      ],
-      { env: osEnv, stdio: "ignore" },
-    );
+    createBaseImage(work, baseImage);
 
     gh = await startGitHubDouble({ runnerTarball: runnerTarball() });
     // The suite says itself when GitHub fails a vanished runner's job (finishJob), as it did

@@ -137,6 +137,32 @@ describe("the fleet within the tenant's quota", function () {
     );
   });
 
+  it("a rollout without room lets outdated runners go first, within the surge, and fills their places next", async function () {
+    await tenant.setInstances(QUANTITY);
+    await test.stack.setAllConfig({
+      "runner-fleet:rolloutSurge": { value: "2" },
+      "runner-fleet:preJobScript": { value: "true" },
+    });
+    const first = await timed("quota: rollout with the quota full, up 1", () => test.stack.up());
+    const dropped = first.outputs.droppedRunners.value as { cause: string }[];
+    assert.deepEqual(
+      dropped.map((d) => d.cause),
+      ["replaced-without-room", "replaced-without-room"],
+    );
+    assert.equal((await counts()).servers, QUANTITY - 2);
+    const second = await timed("quota: rollout with the quota full, up 2", () => test.stack.up());
+    const specs = (second.outputs.runners.value as { spec: string }[]).map((r) => r.spec);
+    const current = (second.outputs.rollouts.value as { spec: string }[])[0]?.spec;
+    note(`rollout without room, after up 2: ${JSON.stringify(await counts())}`);
+    // Two runners of the new spec in the room the first up made; two more outdated ones went.
+    assert.equal(specs.filter((s) => s === current).length, 2);
+    assert.equal((await counts()).servers, QUANTITY - 2);
+    assert.deepEqual(
+      (second.outputs.droppedRunners.value as { cause: string }[]).map((d) => d.cause),
+      ["replaced-without-room", "replaced-without-room"],
+    );
+  });
+
   it("destroy leaves no server, keypair or registration", async function () {
     await timed("quota: destroy", () => test.stack.destroy());
     assert.deepEqual(await counts(), { servers: 0, registrations: 0, keypairs: 0, hostKeys: 0 });

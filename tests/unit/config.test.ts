@@ -45,6 +45,8 @@ describe("fleet config", function () {
       forceRelease: (c) => c.forceRelease,
       busyWaitSeconds: (c) => c.busyWaitSeconds,
       bootGraceSeconds: (c) => c.bootGraceSeconds,
+      rolloutSurge: (c) => ("percent" in c.rolloutSurge ? `${c.rolloutSurge.percent}%` : "?"),
+      rolloutWaitSeconds: (c) => c.rolloutWaitSeconds,
       metricsEnabled: (c) => c.metrics.enabled,
       metricsLogPath: (c) => c.metrics.logPath,
     };
@@ -145,6 +147,23 @@ describe("fleet config", function () {
     assert.throws(
       () => parse({ ...minimal, namePrefix: "a".repeat(52) }),
       /runner names of 65 characters/,
+    );
+  });
+
+  it("reads rolloutSurge as a count or a share, and bounds rolloutWaitSeconds by the boot grace", function () {
+    assert.deepEqual(parse({ ...minimal, rolloutSurge: "2" }).rolloutSurge, { runners: 2 });
+    assert.deepEqual(parse({ ...minimal, rolloutSurge: "0" }).rolloutSurge, { runners: 0 });
+    assert.deepEqual(parse({ ...minimal, rolloutSurge: "50%" }).rolloutSurge, { percent: 50 });
+    assert.equal(parse({ ...minimal, rolloutWaitSeconds: "120" }).rolloutWaitSeconds, 120);
+    for (const bad of ["-1", "1001", "0%", "101%", "half"]) {
+      assert.throws(
+        () => parse({ ...minimal, rolloutSurge: bad }),
+        new RegExp(`\`rolloutSurge\` must be a number of runners from 0 to 1000 .*got "${bad}"`),
+      );
+    }
+    assert.throws(
+      () => parse({ ...minimal, bootGraceSeconds: "300", rolloutWaitSeconds: "301" }),
+      /`rolloutWaitSeconds` must be at most bootGraceSeconds \(300\), got "301"/,
     );
   });
 

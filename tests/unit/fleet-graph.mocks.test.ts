@@ -66,6 +66,8 @@ const baseConfig: FleetConfig = {
   forceRelease: [],
   busyWaitSeconds: 600,
   bootGraceSeconds: 1380,
+  rolloutSurge: { percent: 25 },
+  rolloutWaitSeconds: 600,
   metrics: { enabled: true, logPath: "m.log" },
 };
 
@@ -79,6 +81,8 @@ function planOf(names: [string, string][]): FleetPlan {
     })),
     dropped: [],
     orphans: [],
+    handovers: [],
+    rollouts: [],
   };
 }
 

@@ -20,6 +20,8 @@ describe("reconciliation metrics", function () {
         { name: "b-9", pool: "b", cause: "server-in-error", reason: "its server is in ERROR" },
       ],
       orphans: [],
+      handovers: [],
+      rollouts: [],
     };
     const events = reconciliationEvents(
       plan,
