@@ -107,6 +107,8 @@ describe("runner lifecycle with simulated hosts", function () {
       "runner-fleet:busyWaitSeconds": { value: "60" },
       "runner-fleet:metricsLogPath": { value: metricsLog },
       "runner-fleet:authorCheck": { value: "true" },
+      // A settings change replaces every runner in one up (a rollout of the whole pool).
+      "runner-fleet:rolloutSurge": { value: "100%" },
     });
   });
 
@@ -195,7 +197,8 @@ describe("runner lifecycle with simulated hosts", function () {
       "runner-fleet:repoPolicyComplianceUrl": { value: `http://127.0.0.1:${policyPort}` },
       "runner-fleet:repoPolicyComplianceToken": { value: "policy-token", secret: true },
     });
-    // Both runners are replaced (new userdata), then one job is refused by the policy service.
+    // Both runners are replaced by new ones (new userdata: a rollout of 100%), then one job is
+    // refused by the policy service.
     await test.stack.up();
     const [target] = await allOnline(2);
     gh.control.dispatchJob({
