@@ -90,7 +90,9 @@ export function sizePools(
         quantity,
         reason:
           `${busy} busy + ${queued} queued + minIdle ${sizing.minIdle}` +
-          (quantity < busy + queued + sizing.minIdle ? `, capped at maxRunners ${sizing.maxRunners}` : ""),
+          (quantity < busy + queued + sizing.minIdle
+            ? `, capped at maxRunners ${sizing.maxRunners}`
+            : ""),
       };
     }
     const quantity = cap(busy + Math.max(notBusy, sizing.minIdle));
