@@ -15,6 +15,8 @@ import { appendMetricsEvents } from "./dynamic-providers/metrics/log";
 import { readTenantCapacity, TenantCapacity } from "./dynamic-providers/openstack/tenant-capacity";
 import type { FleetServer } from "./dynamic-providers/openstack/nova-servers";
 import { onTheCloud } from "./fleet/cloud-side-path";
+import { DemandSnapshot, matchJobsToPools, poolCounts, SizedPool, sizePools } from "./fleet/demand";
+import { demandSnapshot } from "./fleet/demand-snapshot";
 import { fitPlanToQuota, QuotaVerdict, quotaWarning } from "./fleet/quota";
 import {
   listFleetServers,
@@ -40,6 +42,7 @@ import {
   KnownRunner,
   ObservedRunner,
   planFleet,
+  PlanInput,
   randomRunnerSuffix,
 } from "./fleet/plan";
 import { reconciliationEvents } from "./fleet/reconciliation-events";
@@ -62,8 +65,8 @@ export async function fleetProgram() {
   const made = await runnersMadeOf(settings, runnerVersion);
   // One clock for every decision of this deployment: ages, boot grace, new runners' createdAt.
   const now = Date.now();
-  const { fleet, quota } = await planRunners(settings, world, made.specs, now);
-  await report(settings, { fleet, quota }, now, (Date.now() - started) / 1000);
+  const { fleet, quota, sizes } = await planRunners(settings, world, made.specs, now);
+  await report(settings, { fleet, quota }, sizes, now, (Date.now() - started) / 1000);
   reportRollouts(settings, fleet, made.specs, world.previous);
   const lostServers = planLostServerSweep(world);
   const { identity, servers } = world;
@@ -108,12 +111,15 @@ interface World {
   capacity: TenantCapacity | { skipped: string };
   /** What marks this stack's servers in Nova. */
   identity: StackIdentity;
+  /** The job queue, for pools sized by demand (none: no such pool, or no listing for the path). */
+  demand?: DemandSnapshot | { skipped: string };
 }
 
 async function observe({ config, credentials }: Settings): Promise<World> {
   const previous = await previousDeployment();
   const identity = stackIdentity(stackName(), previous.identity);
-  const [github, servers, capacity] = await Promise.all([
+  const byDemand = config.pools.some((p) => "maxRunners" in p.sizing);
+  const [github, servers, capacity, demand] = await Promise.all([
     observedRunners(config.githubApiUrl, config.githubPath, config.namePrefix, credentials).catch(
       (err: Error) => {
         // With runners to force-release, the operator is recovering from lost access: the
@@ -125,8 +131,15 @@ async function observe({ config, credentials }: Settings): Promise<World> {
     ),
     listFleetServers(config.namePrefix, identity.recognised),
     onTheCloud("reading the quota", readTenantCapacity),
+    byDemand
+      ? demandSnapshot(config.githubApiUrl, config.githubPath, credentials, process.env).catch(
+          (err: Error) => ({
+            skipped: `the job queue cannot be read: ${err.message}`,
+          }),
+        )
+      : undefined,
   ]);
-  return { previous, github, servers, capacity, identity };
+  return { previous, github, servers, capacity, identity, demand };
 }
 
 /**
@@ -164,7 +177,7 @@ async function planRunners(
   world: World,
   specs: Map<string, RunnerSpec>,
   now: number,
-): Promise<{ fleet: FleetPlan; quota: QuotaVerdict | { skipped: string } }> {
+): Promise<{ fleet: FleetPlan; quota: QuotaVerdict | { skipped: string }; sizes: SizedPool[] }> {
   const previous = world.previous.runners;
   if ("unreadable" in world.github) {
     const pools = new Set(config.pools.map((p) => p.name));
@@ -174,23 +187,26 @@ async function planRunners(
     return {
       fleet: { runners: kept, dropped: [], orphans: [], handovers: [], rollouts: [] },
       quota: { skipped: "GitHub cannot be read" },
+      sizes: [],
     };
   }
   const github = world.github;
   const servers = "skipped" in world.servers ? undefined : world.servers;
   const timing = { now, bootGraceSeconds: config.bootGraceSeconds, mode: config.registrationMode };
   const halts = world.previous.rolloutHalts;
+  const sizes = poolSizes(config, world, timing);
   const fleet = planFleet({
     namePrefix: config.namePrefix,
     namedPools: config.namedPools,
     pools: config.pools.map((pool) => {
       const spec = specs.get(pool.name)?.id;
       const halt = halts[pool.name];
+      const quantity = sizes.get(pool.name)?.quantity ?? 0;
       return {
         name: pool.name,
-        quantity: pool.quantity,
+        quantity,
         spec,
-        surge: surgeOf(config.rolloutSurge, pool.quantity),
+        surge: surgeOf(config.rolloutSurge, quantity),
         ...(halt && halt.spec === spec ? { haltedBefore: halt.reason } : {}),
       };
     }),
@@ -202,7 +218,8 @@ async function planRunners(
     serversNotRecorded: servers && runnersWithUnknownServers(servers, world.previous),
     randomSuffix: randomRunnerSuffix,
   });
-  if ("skipped" in world.capacity) return { fleet, quota: world.capacity };
+  if ("skipped" in world.capacity)
+    return { fleet, quota: world.capacity, sizes: [...sizes.values()] };
   const flavors = new Map(config.pools.map((p) => [p.name, p.flavor]));
   // Kept runners Nova has no server for: a failed `up` registered them and made no server.
   const withServer = new Set(servers?.map((s) => s.runnerName));
@@ -215,13 +232,43 @@ async function planRunners(
     world.capacity,
     (pool) => flavors.get(pool) ?? "",
   );
-  return { fleet: fitted.plan, quota: fitted.verdict };
+  return { fleet: fitted.plan, quota: fitted.verdict, sizes: [...sizes.values()] };
+}
+
+/**
+ * The size of each pool for this `up`: its quantity, or from the job queue (fleet/demand.ts).
+ * Says how a demand-sized pool got its size.
+ */
+function poolSizes(
+  config: FleetConfig,
+  world: World,
+  timing: Pick<PlanInput, "now" | "bootGraceSeconds" | "mode">,
+): Map<string, SizedPool> {
+  const observed = "unreadable" in world.github ? [] : world.github;
+  const counts = poolCounts(world.previous.runners, observed, timing);
+  const demand = world.demand && !("skipped" in world.demand) ? world.demand : undefined;
+  if (world.demand && "skipped" in world.demand) pulumi.log.warn(world.demand.skipped);
+  const jobs = demand && matchJobsToPools(demand.queued, config.pools);
+  const sized = sizePools(
+    config.pools.map((p) => ({ name: p.name, sizing: p.sizing })),
+    counts,
+    jobs,
+    config.fleetMaxRunners,
+  );
+  for (const pool of sized.filter((p) => p.reason !== "quantity")) {
+    pulumi.log.info(`pool ${pool.name} sized to ${pool.quantity}: ${pool.reason}`);
+  }
+  if (jobs && jobs.unmatched > 0) {
+    pulumi.log.info(`${jobs.unmatched} queued jobs match no pool's labels: they spawn nothing`);
+  }
+  return new Map(sized.map((p) => [p.name, p]));
 }
 
 /** Says which runners leave and why, and records the plan as metrics on a real `up`. */
 async function report(
   { config }: Settings,
   { fleet, quota }: Pick<DeploymentPlan, "fleet" | "quota">,
+  sizes: SizedPool[],
   now: number,
   planningSeconds: number,
 ): Promise<void> {
@@ -230,7 +277,7 @@ async function report(
     // Metrics are a side path: a log that cannot be written never fails the deployment.
     await appendMetricsEvents(
       logPath,
-      reconciliationEvents(fleet, config.pools, Math.floor(now / 1000), planningSeconds),
+      reconciliationEvents(fleet, sizes, Math.floor(now / 1000), planningSeconds),
     ).catch((err: Error) =>
       pulumi.log.warn(`metrics events not written to ${logPath}, the up goes on: ${err.message}`),
     );

@@ -66,7 +66,10 @@ export interface FleetRunnerOutput extends FleetRunner {
 
 /**
  * The fleet: one RunnerServer per planned runner. Runners left out of the plan are deleted by
- * Pulumi, each teardown first, so idle runners go and busy ones are waited for.
+ * Pulumi, each teardown first, so idle runners go and busy ones are waited for. An outdated
+ * runner handed over to its replacement (a rollout, fleet/plan.ts) is left out too, and so goes
+ * at the end of the `up`, after its replacement's wait for online; if the replacement did not
+ * come online, it is declared after all and stays.
  */
 export class RunnerFleet extends pulumi.ComponentResource {
   readonly runners: FleetRunnerOutput[];

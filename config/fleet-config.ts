@@ -25,6 +25,7 @@ import {
 import { describedAs, integerRule, patternRule } from "../rules/rule";
 import { fleetRunnerNameLength } from "../rules/runner-names";
 import { userDataSizeProblem } from "./userdata-settings";
+import type { PoolSizing } from "../fleet/demand";
 import {
   bootGraceSeconds,
   busyWaitSeconds,
@@ -35,13 +36,14 @@ import {
   settingDefaults,
 } from "../rules/settings";
 
-/** One group of runners sharing a flavor, labels and a quantity. */
+/** One group of runners sharing a flavor, labels and how it is sized. */
 export interface PoolConfig {
   /** Pool name, part of runner names when the stack has `pools`. */
   name: string;
   flavor: string;
   labels: string[];
-  quantity: number;
+  /** A fixed `quantity`, or `minIdle` and `maxRunners` for a pool sized by the job queue. */
+  sizing: PoolSizing;
 }
 
 /** How the runner image is found or made. */
@@ -71,6 +73,8 @@ export interface FleetConfig {
   pools: PoolConfig[];
   /** True when the stack configured `pools`, so runner names carry the pool name. */
   namedPools: boolean;
+  /** A ceiling on the runners of all pools together (demand-sized pools are cut first from the last). */
+  fleetMaxRunners?: number;
   network: string;
   image: ImageConfig;
   sshSourceCidr: string;
@@ -158,6 +162,9 @@ export function parseFleetConfig(lookup: RawLookup, stack: string): FleetConfig 
     namePrefix,
     pools,
     namedPools,
+    ...(r.has("fleetMaxRunners")
+      ? { fleetMaxRunners: r.integer("fleetMaxRunners", quantity, 0) }
+      : {}),
     network: r.requiredString("network", "the name or id of an OpenStack network"),
     image: readImage(r),
     sshSourceCidr: r.requiredString(
@@ -252,33 +259,80 @@ export function fleetConfigWarnings(config: FleetConfig): string[] {
   return warnings;
 }
 
+/** What a pool object may hold. */
+const POOL_KEYS = ["name", "flavor", "labels", "quantity", "minIdle", "maxRunners"];
+const POOL_SHAPE = "{name, flavor, labels, and quantity or minIdle and maxRunners}";
+
+/**
+ * How a pool is sized, from its `quantity` or its `minIdle` and `maxRunners` (`key` prefixes the
+ * settings' names in problems: "" for the single pool, `pools[i].` for one of `pools`).
+ */
+function readSizing(
+  r: ConfigReader,
+  key: string,
+  values: { quantity?: unknown; minIdle?: unknown; maxRunners?: unknown },
+): PoolSizing {
+  const integer = (name: string, v: unknown, fallback: number) => {
+    if (v === undefined) return fallback;
+    const n = typeof v === "string" && /^\d+$/.test(v.trim()) && key === "" ? Number(v) : v;
+    if (!quantity.test(n)) {
+      r.fail(`${key}${name}`, `must be ${quantity.allowed}`, v);
+      return fallback;
+    }
+    return n as number;
+  };
+  const byDemand = values.minIdle !== undefined || values.maxRunners !== undefined;
+  if (!byDemand) return { quantity: integer("quantity", values.quantity, 1) };
+  if (values.quantity !== undefined) {
+    r.fail(
+      `${key}quantity`,
+      "cannot be set together with `minIdle` and `maxRunners` (a pool is sized either way)",
+      values.quantity,
+    );
+  }
+  if (values.maxRunners === undefined) {
+    r.problems.push(`\`${key}maxRunners\` is required with \`${key}minIdle\`: the pool's ceiling`);
+  }
+  const minIdle = integer("minIdle", values.minIdle, 0);
+  const maxRunners = integer("maxRunners", values.maxRunners, minIdle);
+  if (minIdle > maxRunners) {
+    r.fail(`${key}minIdle`, `must be at most maxRunners (${maxRunners})`, values.minIdle);
+  }
+  return { minIdle, maxRunners };
+}
+
 function readPools(r: ConfigReader): PoolConfig[] {
   if (!r.has("pools")) {
+    const lookup = (k: string) => (r.has(k) ? r.raw(k) : undefined);
     return [
       {
         name: "default",
         flavor: r.requiredString("flavor", "the name of an OpenStack flavor"),
         labels: readLabels(r),
-        quantity: r.integer("quantity", quantity, 1),
+        sizing: readSizing(r, "", {
+          quantity: lookup("quantity"),
+          minIdle: lookup("minIdle"),
+          maxRunners: lookup("maxRunners"),
+        }),
       },
     ];
   }
-  for (const key of ["quantity", "flavor", "labels"]) {
+  for (const key of ["quantity", "minIdle", "maxRunners", "flavor", "labels"]) {
     if (r.has(key))
       r.fail(key, "cannot be set together with `pools` (set it per pool)", r.raw(key));
   }
   const raw = r.raw("pools");
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > 20) {
-    r.fail("pools", "must be a list of 1 to 20 pools {name, flavor, labels, quantity}", raw);
+    r.fail("pools", `must be a list of 1 to 20 pools ${POOL_SHAPE}`, raw);
     return [];
   }
   const pools: PoolConfig[] = [];
   raw.forEach((p: Record<string, unknown>, i: number) => {
     const key = `pools[${i}]`;
     if (typeof p !== "object" || p === null || Array.isArray(p)) {
-      return r.fail(key, "must be an object {name, flavor, labels, quantity}", p);
+      return r.fail(key, `must be an object ${POOL_SHAPE}`, p);
     }
-    rejectUnknownKeys(r, key, p, ["name", "flavor", "labels", "quantity"]);
+    rejectUnknownKeys(r, key, p, POOL_KEYS);
     if (!namePart.test(p.name) || (p.name as string).length > POOL_NAME_MAX) {
       r.fail(
         `${key}.name`,
@@ -289,10 +343,6 @@ function readPools(r: ConfigReader): PoolConfig[] {
     if (typeof p.flavor !== "string" || p.flavor === "") {
       r.fail(`${key}.flavor`, "must be the name of an OpenStack flavor", p.flavor);
     }
-    const size = p.quantity ?? 1;
-    if (!quantity.test(size)) {
-      r.fail(`${key}.quantity`, `must be ${quantity.allowed}`, p.quantity);
-    }
     const labels = p.labels ?? [];
     const labelIssue = labelsProblem(labels);
     if (labelIssue) r.problems.push(`\`${key}.labels\` ${labelIssue}`);
@@ -300,7 +350,7 @@ function readPools(r: ConfigReader): PoolConfig[] {
       name: String(p.name),
       flavor: String(p.flavor),
       labels: Array.isArray(labels) ? (labels as string[]) : [],
-      quantity: Number(size),
+      sizing: readSizing(r, `${key}.`, p),
     });
   });
   const names = pools.map((p) => p.name);

@@ -2,6 +2,7 @@
 // runners, and how many runners each pool gets from a demand snapshot (or, without one, from what
 // it has). Pure functions, so `preview` shows exactly the sizes an `up` will make.
 import { effectiveLabels } from "../rules/github";
+import { classify, KnownRunner, ObservedRunner, PlanInput } from "./plan";
 
 /** How a pool is sized: a fixed quantity, or by demand between a floor of idle runners and a ceiling. */
 export type PoolSizing = { quantity: number } | { minIdle: number; maxRunners: number };
@@ -9,6 +10,8 @@ export type PoolSizing = { quantity: number } | { minIdle: number; maxRunners: n
 /** A queued job as the demand signal knows it: the labels of its `runs-on`. */
 export interface QueuedJob {
   labels: string[];
+  /** GitHub's job id, where the signal has it (a resync of the webhook queue needs it). */
+  id?: number;
 }
 
 /** What the queue asks of the fleet, at one moment. */
@@ -55,6 +58,25 @@ export interface PoolCounts {
   busy: number;
   /** Idle and booting runners. */
   notBusy: number;
+}
+
+/** Each pool's busy and other live runners, as the plan will classify them. */
+export function poolCounts(
+  previous: KnownRunner[],
+  observed: ObservedRunner[],
+  timing: Pick<PlanInput, "now" | "bootGraceSeconds" | "mode">,
+): Map<string, PoolCounts> {
+  const byName = new Map(observed.map((r) => [r.name, r]));
+  const counts = new Map<string, PoolCounts>();
+  for (const runner of previous) {
+    const verdict = classify(runner, byName.get(runner.name), timing);
+    if (!("state" in verdict)) continue;
+    const c = counts.get(runner.pool) ?? { busy: 0, notBusy: 0 };
+    if (verdict.state === "busy") c.busy++;
+    else c.notBusy++;
+    counts.set(runner.pool, c);
+  }
+  return counts;
 }
 
 export interface SizedPool {

@@ -28,6 +28,9 @@ export function createControl(state: DoubleState): GitHubDoubleControl {
       return runnerSnapshot(runner);
     },
     dispatchJob: (spec) => jobJson(dispatcher.dispatch(spec), baseUrl),
+    cancelJob: (jobId) => jobJson(dispatcher.cancel(jobId), baseUrl),
+    setWebhook: (settings) => state.webhooks.configure(settings),
+    webhookDeliveries: () => state.webhooks.deliveries(),
     startJob: (ref, job) => jobJson(dispatcher.start(byHand(ref), job), baseUrl),
     finishJob: (ref, result) => jobJson(dispatcher.finish(runners.find(ref), result).job, baseUrl),
     runners: () => runners.all().map(runnerSnapshot),

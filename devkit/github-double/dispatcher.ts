@@ -10,8 +10,12 @@ import type { Runner, RunnerRegistry } from "./runners";
 import type { Job, JobStore, Repo } from "./jobs";
 import type { Clock, DispatchJobSpec, JobConclusion, JobResult } from "./types";
 
+/** A job's change of status, as GitHub's `workflow_job` webhook action names it. */
+export type JobListener = (job: Job, action: "queued" | "in_progress" | "completed") => void;
+
 export class Dispatcher {
   private readonly wakers = new Set<() => void>();
+  private readonly jobListeners = new Set<JobListener>();
   private closed = false;
 
   constructor(
@@ -23,6 +27,34 @@ export class Dispatcher {
 
   dispatch(spec: DispatchJobSpec): Job {
     const job = this.jobs.add(spec, this.clock.now());
+    this.emit(job, "queued");
+    this.changed();
+    return job;
+  }
+
+  /** Calls `listener` at every job's change of status (the webhook sender listens). */
+  onJob(listener: JobListener): void {
+    this.jobListeners.add(listener);
+  }
+
+  private emit(job: Job, action: Parameters<JobListener>[1]): void {
+    for (const listener of this.jobListeners) listener(job, action);
+  }
+
+  /** Cancels a queued job, as cancelling its run does: completed, `cancelled`, never assigned. */
+  cancel(jobId: number): Job {
+    const job = this.jobs.byId(jobId);
+    if (!job) throw new HttpError(404, `No job ${jobId}`);
+    if (job.status !== "queued" || job.assignee) {
+      throw new HttpError(
+        409,
+        `Job ${jobId} is ${job.status}: only a queued job is cancelled here`,
+      );
+    }
+    job.status = "completed";
+    job.conclusion = "cancelled";
+    job.completedAt = this.clock.now();
+    this.emit(job, "completed");
     this.changed();
     return job;
   }
@@ -205,11 +237,13 @@ export class Dispatcher {
     job.completedAt = this.clock.now();
     runner.busy = false;
     runner.jobId = null;
+    this.emit(job, "completed");
   }
 
   private begin(job: Job): void {
     job.status = "in_progress";
     job.startedAt = this.clock.now();
+    this.emit(job, "in_progress");
   }
 
   private changed(): void {

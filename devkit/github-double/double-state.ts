@@ -11,6 +11,7 @@ import { RunnerGroups } from "./runner-groups";
 import { RunnerTokens } from "./runner-tokens";
 import { RunnerRegistry } from "./runners";
 import { TrafficFaults } from "./traffic-faults";
+import { WebhookSender } from "./webhook-sender";
 import type { AppCredential, Clock, TokenGrant } from "./types";
 
 export interface DoubleConfig {
@@ -37,6 +38,7 @@ export class DoubleState {
   readonly runnerTokens: RunnerTokens;
   readonly rateLimit: PrimaryRateLimit;
   readonly faults: TrafficFaults;
+  readonly webhooks: WebhookSender;
 
   constructor(config: DoubleConfig) {
     this.baseUrl = config.baseUrl;
@@ -54,5 +56,6 @@ export class DoubleState {
     this.runnerTokens = new RunnerTokens(config.clock);
     this.rateLimit = new PrimaryRateLimit(config.clock);
     this.faults = new TrafficFaults(config.clock);
+    this.webhooks = new WebhookSender(this);
   }
 }

@@ -1,7 +1,7 @@
 // Workflow jobs of a repository: one job, the jobs of a run, and the annotations of a job's check
 // run (its id is the job's), where GitHub says why it failed a job the runner never finished.
 import { docsUrl, notFound } from "./http-errors";
-import { jobAnnotations, jobJson, type Repo } from "./jobs";
+import { jobAnnotations, jobJson, runJson, type Repo } from "./jobs";
 import { paginate } from "./pagination";
 import { idParam, type RestRoute } from "./rest-route";
 
@@ -13,7 +13,39 @@ const repoOf = (params: Record<string, string>): Repo => ({
   repo: params.repo,
 });
 
+/** The `status` values of GitHub's runs listing that the double's runs can have. */
+const RUN_STATUSES = ["queued", "in_progress", "completed"];
+
 export const jobRoutes: RestRoute[] = [
+  {
+    method: "GET",
+    template: "/repos/{owner}/{repo}/actions/runs",
+    access: "read",
+    docs: docsUrl("actions/workflow-runs#list-workflow-runs-for-a-repository"),
+    handle: ({ state, params, requestUrl }) => {
+      const status = requestUrl.searchParams.get("status");
+      // GitHub also takes conclusions (`success`, `failure`, ...) as a status filter.
+      const runs = state.jobs
+        .ofRepo(repoOf(params))
+        .filter((j) =>
+          status === null
+            ? true
+            : RUN_STATUSES.includes(status)
+              ? j.status === status
+              : j.conclusion === status,
+        )
+        .reverse(); // newest first, as GitHub lists them
+      const page = paginate(runs, requestUrl, state.baseUrl);
+      return {
+        status: 200,
+        body: {
+          total_count: runs.length,
+          workflow_runs: page.items.map((j) => runJson(j, state.baseUrl)),
+        },
+        headers: page.headers,
+      };
+    },
+  },
   {
     method: "GET",
     template: "/repos/{owner}/{repo}/actions/jobs/{job_id}",

@@ -3,7 +3,13 @@ import { githubTime } from "./clock";
 import { HttpError } from "./http-errors";
 import { ownerKey, repoOwner, type Owner } from "./owner";
 import { randomSha } from "./random-ids";
-import type { CheckAnnotationJson, DispatchJobSpec, JobConclusion, WorkflowJobJson } from "./types";
+import type {
+  CheckAnnotationJson,
+  DispatchJobSpec,
+  JobConclusion,
+  WorkflowJobJson,
+  WorkflowRunJson,
+} from "./types";
 
 export type Repo = Owner & { kind: "repo" };
 
@@ -106,6 +112,11 @@ export class JobStore {
     return this.all().filter((j) => j.runId === runId && ownerKey(j.repo) === ownerKey(repo));
   }
 
+  /** The jobs of `repo`, oldest first: each stands for a workflow run of one job. */
+  ofRepo(repo: Repo): Job[] {
+    return this.all().filter((j) => ownerKey(j.repo) === ownerKey(repo));
+  }
+
   /** Queued, unassigned jobs, oldest first. */
   waiting(): Job[] {
     return this.all().filter((j) => j.status === "queued" && !j.assignee);
@@ -148,6 +159,32 @@ export function jobJson(job: Job, baseUrl: string): WorkflowJobJson {
     runner_group_id: job.assignee?.groupId ?? null,
     runner_group_name: job.assignee?.groupName ?? null,
     workflow_name: job.workflow,
+  };
+}
+
+/**
+ * The workflow run of a job, as `GET /repos/{owner}/{repo}/actions/runs` lists it (the fields a
+ * client reads; every run of the double has one job, so the run's status is its job's).
+ */
+export function runJson(job: Job, baseUrl: string): WorkflowRunJson {
+  const repoUrl = `${baseUrl}/repos/${job.repo.owner}/${job.repo.repo}`;
+  return {
+    id: job.runId,
+    name: job.workflow,
+    node_id: `WFR_${Buffer.from(`run:${job.runId}`).toString("base64url")}`,
+    head_branch: job.headBranch,
+    head_sha: job.headSha,
+    run_number: job.runId - 100_000,
+    run_attempt: 1,
+    event: job.event,
+    status: job.status,
+    conclusion: job.conclusion,
+    url: `${repoUrl}/actions/runs/${job.runId}`,
+    html_url: `${baseUrl}/${job.repo.owner}/${job.repo.repo}/actions/runs/${job.runId}`,
+    jobs_url: `${repoUrl}/actions/runs/${job.runId}/jobs`,
+    created_at: githubTime(job.createdAt),
+    updated_at: githubTime(job.completedAt ?? job.startedAt ?? job.createdAt),
+    run_started_at: githubTime(job.createdAt),
   };
 }
 

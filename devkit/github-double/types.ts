@@ -1,5 +1,6 @@
 // The double's public types: its options, its handle, the control API for tests, and the JSON
 // shapes it answers with (named and typed as in GitHub's published REST schemas).
+import type { WebhookDelivery, WebhookSettings } from "./webhook-sender";
 
 /** What a personal access token may do: `admin` can manage runners, `read` only read jobs. */
 export type Access = "admin" | "read";
@@ -53,6 +54,26 @@ export type RunnerRef = number | string;
 
 export type JobConclusion =
   "success" | "failure" | "cancelled" | "skipped" | "timed_out" | "neutral" | "action_required";
+
+/** A workflow run as `GET /repos/{owner}/{repo}/actions/runs` lists it (`workflow-run`). */
+export interface WorkflowRunJson {
+  id: number;
+  name: string;
+  node_id: string;
+  head_branch: string;
+  head_sha: string;
+  run_number: number;
+  run_attempt: number;
+  event: string;
+  status: "queued" | "in_progress" | "completed";
+  conclusion: JobConclusion | null;
+  url: string;
+  html_url: string;
+  jobs_url: string;
+  created_at: string;
+  updated_at: string;
+  run_started_at: string;
+}
 
 /** A workflow job to queue, as a push or pull request would. */
 export interface DispatchJobSpec {
@@ -144,6 +165,15 @@ export interface GitHubDoubleControl {
   setOffline(runner: RunnerRef): RunnerSnapshot;
   /** Queues a job; a matching runner's agent gets it when it polls. */
   dispatchJob(spec: DispatchJobSpec): WorkflowJobJson;
+  /** Cancels a queued job (its run cancelled before a runner took it). */
+  cancelJob(jobId: number): WorkflowJobJson;
+  /**
+   * Sends signed `workflow_job` deliveries to `url` from now on, one per change of a job's
+   * status (null: none, the default).
+   */
+  setWebhook(settings: WebhookSettings | null): void;
+  /** The deliveries sent so far, each with the receiver's answer. */
+  webhookDeliveries(): WebhookDelivery[];
   /**
    * Makes a runner busy now (no agent needed): with the queued job of that id, with a new job of
    * that spec, or with the oldest queued job it can take, else a new job (`<org>/simulated` for an

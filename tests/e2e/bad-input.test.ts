@@ -99,7 +99,8 @@ const CIDR_ALLOWED =
 const CREDENTIALS_REFUSED =
   "must not hold a user or password: it would be stored in plain config and state, and readable by every job";
 const PREFIX_ALLOWED = "must be lowercase letters, digits and '-', not starting or ending with '-'";
-const POOLS_ALLOWED = "must be a list of 1 to 20 pools {name, flavor, labels, quantity}";
+const POOL_SHAPE = "{name, flavor, labels, and quantity or minIdle and maxRunners}";
+const POOLS_ALLOWED = `must be a list of 1 to 20 pools ${POOL_SHAPE}`;
 const POOL_NAME_ALLOWED = "must be 1 to 20 lowercase letters, digits or '-'";
 const IMAGE_REQUIRED = "`image` is required: the name or id of a Glance image, or set `imageBuild`";
 const APROXY_ALLOWED = "must be host:port of the upstream proxy, port 1 to 65535";
@@ -430,7 +431,7 @@ const rows: Row[] = [
     change: pools(Array.from({ length: 21 }, (_, i) => ({ name: `p${i}`, flavor: "m1.small" }))),
     problems: [
       new RegExp(
-        `^\`pools\` must be a list of 1 to 20 pools \\{name, flavor, labels, quantity\\}, ` +
+        `^\`pools\` must be a list of 1 to 20 pools \\{name, flavor, labels, and quantity or minIdle and maxRunners\\}, ` +
           `got \\[\\{"name":"p0","flavor":"m1.small"\\},.*\\{"name":"p20","flavor":"m1.small"\\}\\]$`,
       ),
     ],
@@ -438,7 +439,7 @@ const rows: Row[] = [
   {
     what: "a pool that is a string",
     change: pools(["small"]),
-    problems: [line('`pools[0]` must be an object {name, flavor, labels, quantity}, got "small"')],
+    problems: [line(`\`pools[0]\` must be an object ${POOL_SHAPE}, got "small"`)],
   },
   {
     what: "a pool name with capitals and _",
@@ -483,7 +484,36 @@ const rows: Row[] = [
   {
     what: "a pool key misspelt (quantiy)",
     change: pools([{ name: "small", flavor: "m1.small", quantiy: 5 }]),
-    problems: [line('`pools[0]` only allows name, flavor, labels and quantity, got ["quantiy"]')],
+    problems: [
+      line(
+        '`pools[0]` only allows name, flavor, labels, quantity, minIdle and maxRunners, got ["quantiy"]',
+      ),
+    ],
+  },
+  {
+    what: "a demand-sized pool with quantity too",
+    change: pools([{ name: "small", flavor: "m1.small", quantity: 2, maxRunners: 5 }]),
+    problems: [
+      line(
+        "`pools[0].quantity` cannot be set together with `minIdle` and `maxRunners` (a pool is " +
+          "sized either way), got 2",
+      ),
+    ],
+  },
+  {
+    what: "a demand-sized pool whose minIdle is over its maxRunners",
+    change: pools([{ name: "small", flavor: "m1.small", minIdle: 4, maxRunners: 3 }]),
+    problems: [line("`pools[0].minIdle` must be at most maxRunners (3), got 4")],
+  },
+  {
+    what: "minIdle without maxRunners",
+    change: { quantity: undefined, minIdle: "2" },
+    problems: [line("`maxRunners` is required with `minIdle`: the pool's ceiling")],
+  },
+  {
+    what: "fleetMaxRunners negative",
+    change: { fleetMaxRunners: "-1" },
+    problems: [line('`fleetMaxRunners` must be an integer from 0 to 1000, got "-1"')],
   },
   // Image builds.
   {
@@ -734,7 +764,7 @@ describe("bad stack config", function () {
 
     it("accepts the baseline", function () {
       const config = parseFleetConfig((key) => baseline(ctx)[key], "test");
-      assert.equal(config.pools[0].quantity, 2);
+      assert.deepEqual(config.pools[0].sizing, { quantity: 2 });
     });
 
     for (const row of rows) {

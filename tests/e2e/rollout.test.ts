@@ -53,7 +53,7 @@ describe("rollouts that never fail on busy runners", function () {
       extra: {
         busyWaitSeconds: "5",
         bootGraceSeconds: "150",
-        rolloutWaitSeconds: "25",
+        rolloutWaitSeconds: "15",
         metricsEnabled: "false",
         ...extra,
       },
@@ -98,7 +98,7 @@ describe("rollouts that never fail on busy runners", function () {
     makeImage("a");
     makeImage("b");
     makeImage("broken", "never");
-    makeImage("slow", "after-40s");
+    makeImage("slow", "after-45s");
     test = await createFleetStack("rollout");
     await setConfig({ image: images.a, rolloutSurge: "3" });
   });
@@ -203,9 +203,9 @@ describe("rollouts that never fail on busy runners", function () {
     const serving = fleetRunners().map((r) => r.name);
     await setConfig({ image: images.broken, rolloutSurge: "1" });
     const first = await up("rollout: broken image, up 1");
-    assert.match(logOf(first), /did not come online within 25s: .* stays/);
+    assert.match(logOf(first), /did not come online within 15s: .* stays/);
     const halts = first.outputs.rolloutHalts.value as Record<string, { reason: string }>;
-    assert.match(halts.default?.reason ?? "", /did not come online within 25s/);
+    assert.match(halts.default?.reason ?? "", /did not come online within 15s/);
     // The old runners serve; the one replacement sits there, never online.
     assert.deepEqual(
       fleetRunners()
@@ -232,7 +232,7 @@ describe("rollouts that never fail on busy runners", function () {
   it("a reconcile during a replacement's boot keeps the replacement, and the rollout goes on once it is online", async function () {
     await setConfig({ image: images.slow, rolloutSurge: "1" });
     const first = await up("rollout: slow image, up 1");
-    assert.match(logOf(first), /did not come online within 25s/);
+    assert.match(logOf(first), /did not come online within 15s/);
     const replacement = (first.outputs.runnerNames.value as string[]).find(
       (n) => !fleetRunners().some((r) => r.name === n && r.status === "online"),
     );

@@ -196,6 +196,53 @@ describe("GitHub double: REST API", function () {
     });
   });
 
+  describe("the queue: workflow runs and their jobs", function () {
+    it("lists a repository's runs by status, newest first, as Octokit's paginate reads them", async function () {
+      const first = double.control.dispatchJob({ repo: "acme/widgets", labels: ["gpu"] });
+      const second = double.control.dispatchJob({ repo: "acme/widgets", labels: ["cpu"] });
+      double.control.dispatchJob({ repo: "acme/other" });
+      double.control.cancelJob(first.id);
+      const queued = await octokit.paginate(octokit.rest.actions.listWorkflowRunsForRepo, {
+        ...repo,
+        status: "queued",
+        per_page: 100,
+      });
+      assert.deepEqual(
+        queued.map((r) => [r.id, r.status, r.jobs_url.endsWith(`/actions/runs/${r.id}/jobs`)]),
+        [[second.run_id, "queued", true]],
+      );
+      const all = await octokit.rest.actions.listWorkflowRunsForRepo({ ...repo });
+      assert.equal(all.data.total_count, 2);
+      assert.deepEqual(
+        all.data.workflow_runs.map((r) => r.id),
+        [second.run_id, first.run_id],
+      );
+      const cancelled = await octokit.rest.actions.listWorkflowRunsForRepo({
+        ...repo,
+        status: "cancelled",
+      });
+      assert.deepEqual(
+        cancelled.data.workflow_runs.map((r) => [r.id, r.conclusion]),
+        [[first.run_id, "cancelled"]],
+      );
+      const jobs = await octokit.rest.actions.listJobsForWorkflowRun({
+        ...repo,
+        run_id: second.run_id,
+      });
+      assert.deepEqual(
+        jobs.data.jobs.map((j) => [j.status, j.labels]),
+        [["queued", ["cpu"]]],
+      );
+    });
+
+    it("cancels only a queued job", async function () {
+      const job = double.control.dispatchJob({ repo: "acme/widgets" });
+      double.control.cancelJob(job.id);
+      assert.throws(() => double.control.cancelJob(job.id), /only a queued job/);
+      assert.throws(() => double.control.cancelJob(999), /No job 999/);
+    });
+  });
+
   describe("runner listing", function () {
     const names = Array.from({ length: 250 }, (_, i) => `runner-${String(i).padStart(3, "0")}`);
 

@@ -19,7 +19,7 @@ describe("fleet config", function () {
     const c = parse(minimal);
     assert.equal(c.namePrefix, "rf-dev");
     assert.deepEqual(c.pools, [
-      { name: "default", flavor: "runner.small", labels: [], quantity: 1 },
+      { name: "default", flavor: "runner.small", labels: [], sizing: { quantity: 1 } },
     ]);
     assert.equal(c.namedPools, false);
     assert.deepEqual(c.image, { kind: "existing", ref: "runner-base" });
@@ -39,7 +39,6 @@ describe("fleet config", function () {
       registrationMode: (c) => c.registrationMode,
       runnerGroup: (c) => c.runnerGroup,
       labels: (c) => c.pools[0].labels,
-      quantity: (c) => c.pools[0].quantity,
       authorCheck: (c) => c.authorCheck,
       flushBusy: (c) => c.flushBusy,
       forceRelease: (c) => c.forceRelease,
@@ -100,7 +99,7 @@ describe("fleet config", function () {
       flushBusy: "true",
     });
     assert.deepEqual(c.pools[0].labels, ["gpu", "x64"]);
-    assert.equal(c.pools[0].quantity, 3);
+    assert.deepEqual(c.pools[0].sizing, { quantity: 3 });
     assert.equal(c.proxy?.aproxyAddress, "proxy:3128");
     assert.equal(c.sshDebugRelays[0].port, 10022);
     assert.equal(c.authorCheck, true);
@@ -115,7 +114,7 @@ describe("fleet config", function () {
     });
     assert.equal(c.namedPools, true);
     assert.deepEqual(
-      c.pools.map((p) => [p.name, p.flavor, p.quantity]),
+      c.pools.map((p) => [p.name, p.flavor, "quantity" in p.sizing ? p.sizing.quantity : "?"]),
       [
         ["small", "m1.small", 2],
         ["gpu", "g1", 1],
@@ -164,6 +163,49 @@ describe("fleet config", function () {
     assert.throws(
       () => parse({ ...minimal, bootGraceSeconds: "300", rolloutWaitSeconds: "301" }),
       /`rolloutWaitSeconds` must be at most bootGraceSeconds \(300\), got "301"/,
+    );
+  });
+
+  it("reads pools sized by demand: minIdle and maxRunners, and a fleet-wide ceiling", function () {
+    assert.deepEqual(parse({ ...minimal, minIdle: "1", maxRunners: "10" }).pools[0].sizing, {
+      minIdle: 1,
+      maxRunners: 10,
+    });
+    assert.deepEqual(parse({ ...minimal, maxRunners: "4" }).pools[0].sizing, {
+      minIdle: 0,
+      maxRunners: 4,
+    });
+    const noFlavor = Object.fromEntries(Object.entries(minimal).filter(([k]) => k !== "flavor"));
+    const c = parse({
+      ...noFlavor,
+      fleetMaxRunners: "12",
+      pools: '[{"name":"a","flavor":"f","minIdle":2,"maxRunners":8},{"name":"b","flavor":"f"}]',
+    });
+    assert.deepEqual(
+      c.pools.map((p) => p.sizing),
+      [{ minIdle: 2, maxRunners: 8 }, { quantity: 1 }],
+    );
+    assert.equal(c.fleetMaxRunners, 12);
+    assert.equal(parse(minimal).fleetMaxRunners, undefined);
+    assert.throws(
+      () => parse({ ...minimal, quantity: "2", minIdle: "1", maxRunners: "3" }),
+      /`quantity` cannot be set together with `minIdle` and `maxRunners`/,
+    );
+    assert.throws(
+      () => parse({ ...minimal, minIdle: "1" }),
+      /`maxRunners` is required with `minIdle`: the pool's ceiling/,
+    );
+    assert.throws(
+      () => parse({ ...minimal, minIdle: "5", maxRunners: "3" }),
+      /`minIdle` must be at most maxRunners \(3\), got "5"/,
+    );
+    assert.throws(
+      () => parse({ ...noFlavor, pools: '[{"name":"a","flavor":"f","maxRunners":-1}]' }),
+      /`pools\[0\]\.maxRunners` must be an integer from 0 to 1000, got -1/,
+    );
+    assert.throws(
+      () => parse({ ...minimal, fleetMaxRunners: "many" }),
+      /`fleetMaxRunners` must be an integer from 0 to 1000, got "many"/,
     );
   });
 

@@ -55,7 +55,7 @@ const baseConfig: FleetConfig = {
   registrationMode: "jit",
   runnerGroup: "Default",
   namePrefix: "ci",
-  pools: [{ name: "default", flavor: "runner.small", labels: ["gpu"], quantity: 3 }],
+  pools: [{ name: "default", flavor: "runner.small", labels: ["gpu"], sizing: { quantity: 3 } }],
   namedPools: false,
   network: "runners-net",
   image: { kind: "existing", ref: "runner-base" },
@@ -174,8 +174,8 @@ describe("fleet resource graph (mocks)", function () {
       ...baseConfig,
       namedPools: true,
       pools: [
-        { name: "small", flavor: "m1.small", labels: [], quantity: 1 },
-        { name: "gpu", flavor: "g1.large", labels: ["gpu"], quantity: 1 },
+        { name: "small", flavor: "m1.small", labels: [], sizing: { quantity: 1 } },
+        { name: "gpu", flavor: "g1.large", labels: ["gpu"], sizing: { quantity: 1 } },
       ],
     };
     const list = await deployFleet(

@@ -336,7 +336,7 @@ describe("GitOps examples", function () {
       );
       const config = parseFleetConfig((k) => values.get(k), "prod");
       assert.equal(config.namePrefix, "rf-prod");
-      assert.equal(config.pools[0].quantity, 3);
+      assert.deepEqual(config.pools[0].sizing, { quantity: 3 });
       assert.deepEqual(config.pools[0].labels, ["openstack", "x64"]);
       assert.equal(config.metrics.enabled, false);
     });

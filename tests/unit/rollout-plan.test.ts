@@ -234,7 +234,7 @@ describe("runner specs", function () {
     sshDebugRelays: [],
     authorCheck: false,
   } as unknown as FleetConfig;
-  const pool = { name: "default", flavor: "small", labels: ["GPU"], quantity: 3 };
+  const pool = { name: "default", flavor: "small", labels: ["GPU"], sizing: { quantity: 3 } };
 
   it("says which settings changed, in the config's words, and never holds a value", function () {
     const before = poolSpec(config, pool, "image-1", "secret-token-value");
