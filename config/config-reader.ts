@@ -28,6 +28,11 @@ export class ConfigReader {
     return v !== undefined && v !== "";
   }
 
+  /** The value as written, an empty string included (a mistake for a number, not "unset"). */
+  text(key: string): string | undefined {
+    return this.lookup(key);
+  }
+
   /** A raw value parsed as JSON when it looks like JSON (objects, lists), else the string. */
   raw(key: string): unknown {
     const v = this.lookup(key);

@@ -303,7 +303,7 @@ function readSizing(
 
 function readPools(r: ConfigReader): PoolConfig[] {
   if (!r.has("pools")) {
-    const lookup = (k: string) => (r.has(k) ? r.raw(k) : undefined);
+    const lookup = (k: string) => r.text(k);
     return [
       {
         name: "default",

@@ -204,6 +204,10 @@ describe("fleet config", function () {
       /`pools\[0\]\.maxRunners` must be an integer from 0 to 1000, got -1/,
     );
     assert.throws(
+      () => parse({ ...minimal, quantity: "" }),
+      /`quantity` must be an integer from 0 to 1000, got ""/,
+    );
+    assert.throws(
       () => parse({ ...minimal, fleetMaxRunners: "many" }),
       /`fleetMaxRunners` must be an integer from 0 to 1000, got "many"/,
     );
