@@ -18,6 +18,9 @@ import { onTheCloud } from "./fleet/cloud-side-path";
 import { DemandSnapshot, matchJobsToPools, poolCounts, SizedPool, sizePools } from "./fleet/demand";
 import { demandSnapshot } from "./fleet/demand-snapshot";
 import { fitPlanToQuota, QuotaVerdict, quotaWarning } from "./fleet/quota";
+import { poolSummaries, PoolSummary } from "./fleet/pool-summary";
+import { fitPlanToWriteBudget, writeBudgetWarning } from "./fleet/write-budget";
+import { WRITE_LEDGER_ENV, writesPerHour, writesWithinHour } from "./rules/github-write-budget";
 import {
   listFleetServers,
   LostServerPlan,
@@ -65,13 +68,16 @@ export async function fleetProgram() {
   const made = await runnersMadeOf(settings, runnerVersion);
   // One clock for every decision of this deployment: ages, boot grace, new runners' createdAt.
   const now = Date.now();
-  const { fleet, quota, sizes } = await planRunners(settings, world, made.specs, now);
+  const planned = await planRunners(settings, world, made.specs, now);
+  const { quota, sizes } = planned;
+  const fleet = withinWriteBudget(planned.fleet, now);
   await report(settings, { fleet, quota }, sizes, now, (Date.now() - started) / 1000);
   reportRollouts(settings, fleet, made.specs, world.previous);
   const lostServers = planLostServerSweep(world);
   const { identity, servers } = world;
   const marks = "skipped" in servers ? undefined : servers.map((s) => s.stack);
-  const plan = { fleet, lostServers, quota, identity, marks, specs: made.specs };
+  const pools = poolSummaries(settings.config.pools, fleet, sizes);
+  const plan = { fleet, lostServers, quota, identity, marks, specs: made.specs, pools };
   const previousSpecs = world.previous.runnerSpecs;
   recordPlan(plan, previousSpecs);
   const declared = declare(settings, { ...plan, runnerVersion, existingImageId: made.imageId });
@@ -236,6 +242,23 @@ async function planRunners(
 }
 
 /**
+ * Holds back the new runners GitHub's hourly write budget cannot pay for, where a ledger of
+ * writes is kept (the reconciler keeps one: rules/github-write-budget.ts).
+ */
+function withinWriteBudget(fleet: FleetPlan, now: number): FleetPlan {
+  const ledger = process.env[WRITE_LEDGER_ENV];
+  if (!ledger) return fleet;
+  const budget = {
+    perHour: writesPerHour(process.env),
+    used: writesWithinHour(ledger, now).length,
+  };
+  const fitted = fitPlanToWriteBudget(fleet, budget);
+  const warning = writeBudgetWarning(fitted.verdict);
+  if (warning) pulumi.log.warn(warning);
+  return fitted.plan;
+}
+
+/**
  * The size of each pool for this `up`: its quantity, or from the job queue (fleet/demand.ts).
  * Says how a demand-sized pool got its size.
  */
@@ -356,6 +379,8 @@ interface DeploymentPlan {
   marks?: string[];
   /** What each pool's new runners are made of. */
   specs: Map<string, RunnerSpec>;
+  /** Each pool's labels, size and runners by state (fleet/pool-summary.ts). */
+  pools: PoolSummary[];
   runnerVersion?: string;
   /** The Glance id of an existing image, looked up by `runnersMadeOf`. */
   existingImageId?: string;
@@ -490,6 +515,7 @@ function plannedOutputs(plan: PlanOfOutputs, previous: Record<string, SpecSettin
     ...optional("legacyStackIdentity", legacyStillInUse(plan.identity, plan.marks)),
     // How many of the servers this deployment wanted the tenant's quota allowed (fleet/quota.ts).
     serverQuota: plan.quota,
+    pools: plan.pools,
     // What the runners are made of, and the rollouts halted (fleet/runner-spec.ts, rollout.ts).
     rollouts: plan.fleet.rollouts,
     runnerSpecs: specsInUse(

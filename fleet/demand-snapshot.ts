@@ -42,7 +42,9 @@ export function writeDemandFile(file: string, snapshot: DemandSnapshot): void {
   fs.renameSync(temporary, file);
 }
 
-function readDemandFile(file: string): DemandSnapshot {
+/** The snapshot in `file`; undefined while there is none yet (a receiver that heard nothing). */
+function readDemandFile(file: string): DemandSnapshot | undefined {
+  if (!fs.existsSync(file)) return undefined;
   const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as DemandSnapshot;
   const valid =
     Array.isArray(parsed?.queued) &&

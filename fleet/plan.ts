@@ -63,7 +63,8 @@ export interface PlanInput {
   serversInError?: ReadonlySet<string>;
   /**
    * Runners with a server in Nova that the last deployment did not record
-   * (`runnersWithUnknownServers`): not kept, since that server may hold their JIT config.
+   * (`runnersWithUnknownServers`): not kept, since that server may hold their JIT config, unless
+   * busy (an `up` cancelled after its creates ended leaves such runners, and they took jobs).
    */
   serversNotRecorded?: ReadonlySet<string>;
   /** The random part of a new name (`randomRunnerSuffix`); injected so tests are deterministic. */
@@ -216,7 +217,8 @@ export function planFleet(input: PlanInput): FleetPlan {
     for (const runner of input.previous.filter((r) => r.pool === pool.name)) {
       const verdict: ReturnType<typeof classify> = input.serversInError?.has(runner.name)
         ? { gone: { cause: "server-in-error", reason: "its server is in ERROR" } }
-        : input.serversNotRecorded?.has(runner.name)
+        : // A busy runner is running its job on that server: it stays, and leaves after its job.
+          input.serversNotRecorded?.has(runner.name) && !observedByName.get(runner.name)?.busy
           ? {
               gone: {
                 cause: "server-not-recorded",

@@ -10,7 +10,13 @@ const ORDER: Record<JobStatus, number> = { queued: 0, in_progress: 1, completed:
 /** The part of a `workflow_job` payload the queue reads (GitHub's webhook schema). */
 export interface WorkflowJobPayload {
   action: string;
-  workflow_job: { id: number; status: string; labels: string[] };
+  workflow_job: {
+    id: number;
+    status: string;
+    labels: string[];
+    created_at?: string;
+    started_at?: string | null;
+  };
   repository?: { full_name: string };
 }
 

@@ -15,13 +15,16 @@ export interface ReceiverOptions {
   secret: string;
   queue: JobQueue;
   /** Called after each delivery that changed the queue. */
-  onChange?: () => void;
+  onChange?: (payload: WorkflowJobPayload) => void;
+  /** Called with the HTTP status of each answer (for the metrics). */
+  onAnswer?: (status: number) => void;
 }
 
 export function webhookReceiver(opts: ReceiverOptions) {
   const verifier = loadVerifier(opts.secret);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const answer = (status: number, message: string): void => {
+      opts.onAnswer?.(status);
       res.writeHead(status, { "content-type": "text/plain" }).end(`${message}\n`);
     };
     if (req.method !== "POST") return answer(405, "POST only");
@@ -51,7 +54,7 @@ export function webhookReceiver(opts: ReceiverOptions) {
     if (!isWorkflowJobPayload(payload)) return answer(400, "not a workflow_job payload");
     const outcome = opts.queue.apply(delivery, payload);
     if (outcome === "duplicate") return answer(200, "duplicate delivery");
-    if (outcome === "applied") opts.onChange?.();
+    if (outcome === "applied") opts.onChange?.(payload);
     return answer(202, outcome);
   };
 }

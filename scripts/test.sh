@@ -26,6 +26,7 @@ npx mocha 'tests/**/*.mocks.test.ts'
 # longest suites are handed out first, so the run ends close to its longest suite.
 step "mocha: unit, provider and end-to-end suites, ${RUNNER_FLEET_TEST_JOBS:-2} side by side"
 LONGEST_FIRST=(tests/e2e/faults.test.ts tests/e2e/rollout.test.ts tests/e2e/lifecycle.test.ts
+  tests/e2e/reconciler.test.ts
   tests/e2e/bad-input.test.ts tests/e2e/fleet.test.ts tests/e2e/quota.test.ts
   tests/e2e/release.test.ts)
 mapfile -t REST < <(ls tests/*/*.test.ts | grep -v '\.mocks\.test\.ts$' |

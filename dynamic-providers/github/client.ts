@@ -6,6 +6,7 @@
 // and clients live in a per-process cache on globalThis, shared by every resource of a run.
 import type { Octokit } from "@octokit/rest";
 import { busyWaitSeconds as busyWaitSecondsRule } from "../../rules/settings";
+import { recordWrite } from "../../rules/github-write-budget";
 
 /** How the providers authenticate to GitHub. Never a resource input: see `resolveCredentials`. */
 export type GitHubCredentials =
@@ -164,7 +165,7 @@ async function newClient(
         };
   const rateLimited = (retryAfter: number, retryCount: number): boolean =>
     retryCount < policy.rateLimitRetries && retryAfter <= policy.maxRateLimitWaitSeconds;
-  return new Client({
+  const client = new Client({
     ...auth,
     baseUrl: apiUrl.replace(/\/$/, ""),
     userAgent: "runner-fleet",
@@ -187,6 +188,11 @@ async function newClient(
       ) => rateLimited(retryAfter, retryCount),
     },
   }) as unknown as Octokit;
+  // Every write attempt counts against the hour's budget, answered or not (rules/github-write-budget.ts).
+  client.hook.before("request", (options) => {
+    if (options.method !== "GET" && options.method !== "HEAD") recordWrite(process.env);
+  });
+  return client;
 }
 
 /** The HTTP status of an Octokit error, or undefined for a network failure. */

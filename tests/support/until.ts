@@ -2,18 +2,19 @@
 // booting): poll until a value, or fail naming what did not happen.
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The first value of `fn` that is neither undefined nor false, polled every 500 ms for `ms`. */
+/** The first value of `fn` that is neither undefined nor false, polled every `everyMs` for `ms`. */
 export async function until<T>(
   what: string,
   fn: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 120_000,
+  everyMs = 500,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false) return v as T;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(500);
+    await sleep(everyMs);
   }
 }
 

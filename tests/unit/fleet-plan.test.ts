@@ -27,6 +27,31 @@ describe("fleet plan", function () {
     assert.deepEqual(plan.dropped, []);
   });
 
+  it("drops an idle runner whose server no deployment recorded, and keeps a busy one", function () {
+    const plan = planFleet(
+      input({
+        pools: [{ name: "default", quantity: 2 }],
+        previous: [known("ci-a"), known("ci-b")],
+        observed: [
+          { name: "ci-a", status: "online", busy: false },
+          { name: "ci-b", status: "online", busy: true },
+        ],
+        serversNotRecorded: new Set(["ci-a", "ci-b"]),
+      }),
+    );
+    assert.deepEqual(
+      plan.dropped.map((d) => [d.name, d.cause]),
+      [["ci-a", "server-not-recorded"]],
+    );
+    assert.deepEqual(
+      plan.runners.map((r) => [r.name, r.state]),
+      [
+        ["ci-b", "busy"],
+        ["ci-000000000000", "new"],
+      ],
+    );
+  });
+
   it("plans nothing for quantity 0", function () {
     assert.equal(planFleet(input({ pools: [{ name: "default", quantity: 0 }] })).runners.length, 0);
   });
