@@ -29,6 +29,8 @@ export interface ReconcilerSettings {
 }
 
 const PREFIX = "RUNNER_FLEET_RECONCILER_";
+/** How long an `up` in flight may go on after SIGTERM; the unit's TimeoutStopSec covers it. */
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 900;
 
 export function readReconcilerSettings(env: NodeJS.ProcessEnv): ReconcilerSettings {
   const text = (name: string, fallback?: string): string => {
@@ -74,7 +76,7 @@ export function readReconcilerSettings(env: NodeJS.ProcessEnv): ReconcilerSettin
     refreshSeconds: whole("REFRESH_SECONDS", 600, 10, 86_400),
     lockRetrySeconds: whole("LOCK_RETRY_SECONDS", 10, 1, 3600),
     failureRetrySeconds: whole("FAILURE_RETRY_SECONDS", 60, 1, 3600),
-    stopTimeoutSeconds: whole("STOP_TIMEOUT_SECONDS", 900, 0, 86_400),
+    stopTimeoutSeconds: whole("STOP_TIMEOUT_SECONDS", DEFAULT_STOP_TIMEOUT_SECONDS, 0, 86_400),
     writesPerHour: writesPerHour(env),
   };
 }
