@@ -145,19 +145,19 @@ export async function writeResults(dir: string, results: Results): Promise<strin
   return files;
 }
 
-const README_START = "<!-- bench: latest.md -->";
 const README_END = "<!-- /bench -->";
 
 /**
- * Puts the table between the README's bench markers, so the README always shows the latest
- * run. Returns false when the README has no markers (nothing written).
+ * Puts `md` between the README's markers `<!-- bench: <file> -->` and `<!-- /bench -->`, so
+ * the README always shows the latest run. Returns false when the README has no such markers.
  */
-export function quoteInReadme(readmePath: string, md: string): boolean {
+export function quoteInReadme(readmePath: string, md: string, file = "latest.md"): boolean {
   const readme = fs.readFileSync(readmePath, "utf8");
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
+  const marker = `<!-- bench: ${file} -->`;
+  const start = readme.indexOf(marker);
+  const end = readme.indexOf(README_END, start);
   if (start < 0 || end < start) return false;
-  const before = readme.slice(0, start + README_START.length);
+  const before = readme.slice(0, start + marker.length);
   fs.writeFileSync(readmePath, `${before}\n\n${md.trim()}\n\n${readme.slice(end)}`);
   return true;
 }

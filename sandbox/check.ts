@@ -12,7 +12,7 @@ import { repoRoot } from "../devkit/pulumi/toolchain";
 
 const dir = path.join(repoRoot, ".sandbox");
 const snapshotFile = path.join(dir, "check-snapshot.json");
-const DAEMONS = ["github-double", "runner-hosts"] as const;
+const DAEMONS = ["github-double", "runner-hosts", "reconciler"] as const;
 
 /** What the sandbox is made of, as `--save` notes it and `--unchanged` compares it. */
 interface Snapshot {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `npm run sandbox`: see a fleet run on this machine. Brings up the local OpenStack, a GitHub
-# double and simulated runner hosts, then runs the fleet program on a `sandbox` stack (3 runners)
-# and one job through its whole lifecycle. Again: converges without change. `-- down` removes
+# double and simulated runner hosts, then runs the fleet program on a `sandbox` stack (3 idle
+# runners, up to 8) and one job through its whole lifecycle, then starts the reconciler beside the
+# double and shows it absorbing a burst of 5 jobs. Again: converges without change. `-- down` removes
 # everything it made. Needs Debian/Ubuntu and root (network namespaces, OpenStack services).
 set -euo pipefail
 cd "$(dirname "$0")/.."

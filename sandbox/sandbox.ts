@@ -1,7 +1,8 @@
 // The sandbox's fleet part (run by sandbox/sandbox.sh): a GitHub double and the runner-host
-// simulator as background processes, a base image, and the `sandbox` stack of the real fleet
-// program on a file backend in .sandbox/. `up` (default) or `down`.
-import { execFileSync, spawn } from "node:child_process";
+// simulator as background processes, a base image, the `sandbox` stack of the real fleet program
+// on a file backend in .sandbox/, and the reconciler beside them, absorbing a burst of jobs the
+// first time (sandbox/reconciler-demo.ts). `up` (default) or `down`.
+import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -10,74 +11,20 @@ import { fleetProgram } from "../program";
 import { cloudEnv, tenantOsEnv } from "../devkit/local-cloud/cloud-env";
 import { repoRoot, toolchainEnv } from "../devkit/pulumi/toolchain";
 import { runnerTarball } from "../devkit/runner-hosts/build-tarball";
+import { burst, startReconciler, stopReconciler } from "./reconciler-demo";
+import {
+  alive,
+  control,
+  daemon,
+  dir,
+  type Double,
+  type RunnerSnapshot,
+  say,
+  waitFor,
+} from "./support";
 
-const dir = path.join(repoRoot, ".sandbox");
 const prefix = "sandbox";
 const metricsLog = path.join(dir, "metrics.log");
-const say = (msg: string) => console.log(`sandbox: ${msg}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pidFile: string): boolean {
-  if (!fs.existsSync(pidFile)) return false;
-  try {
-    process.kill(Number(fs.readFileSync(pidFile, "utf8")), 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Starts `npx tsx script args` detached with its log and PID file in .sandbox/, unless running. */
-function daemon(name: string, script: string, args: string[]): void {
-  const pidFile = path.join(dir, `${name}.pid`);
-  if (alive(pidFile)) return;
-  const log = fs.openSync(path.join(dir, `${name}.log`), "a");
-  const child = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), [script, ...args], {
-    cwd: repoRoot,
-    detached: true,
-    stdio: ["ignore", log, log],
-  });
-  fs.writeFileSync(pidFile, String(child.pid));
-  child.unref();
-  say(`started ${name} (pid ${child.pid}, log .sandbox/${name}.log)`);
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  ms = 120_000,
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`sandbox: timed out waiting for ${what}`);
-    await sleep(1000);
-  }
-}
-
-interface Double {
-  url: string;
-  adminToken: string;
-}
-
-async function control<T>(gh: Double, method: string, ...args: unknown[]): Promise<T> {
-  const res = await fetch(`${gh.url}/_control/${method}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(args),
-  });
-  if (!res.ok) throw new Error(`${method}: HTTP ${res.status} ${await res.text()}`);
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
-
-interface RunnerSnapshot {
-  id: number;
-  name: string;
-  status: string;
-  busy: boolean;
-}
-
 /** A small ext4 base image with /home/ubuntu, as a cloud image would have, in Glance. */
 function ensureBaseImage(env: NodeJS.ProcessEnv): string {
   const name = "rf-sandbox-base";
@@ -132,12 +79,16 @@ async function sandboxStack(gh: Double): Promise<Stack> {
       },
     },
   ).then(async (stack) => {
+    // A sandbox made before pools were sized by the queue has a quantity, which excludes minIdle.
+    await stack.removeConfig("runner-fleet:quantity").catch(() => undefined);
     await stack.setAllConfig({
       "runner-fleet:githubPath": { value: "acme/widgets" },
       "runner-fleet:githubApiUrl": { value: gh.url },
       "runner-fleet:githubToken": { value: gh.adminToken, secret: true },
       "runner-fleet:namePrefix": { value: prefix },
-      "runner-fleet:quantity": { value: "3" },
+      // Sized by the queue: 3 idle runners kept ready, up to 8 for a burst.
+      "runner-fleet:minIdle": { value: "3" },
+      "runner-fleet:maxRunners": { value: "8" },
       "runner-fleet:flavor": { value: cloudEnv().RUNNER_FLEET_FLAVOR },
       "runner-fleet:network": { value: cloudEnv().RUNNER_FLEET_NETWORK },
       "runner-fleet:imageBuild": {
@@ -188,7 +139,7 @@ async function up(): Promise<void> {
 
   const stack = await sandboxStack(gh);
   const firstRun = !(await stack.outputs()).runners;
-  say("pulumi up (3 runners)");
+  say("pulumi up (3 idle runners: minIdle 3, maxRunners 8)");
   const result = await stack.up({ onOutput: (out) => process.stdout.write(out) });
   // For sandbox/check.ts: what the first `up` of this run changed.
   fs.writeFileSync(
@@ -227,6 +178,13 @@ async function up(): Promise<void> {
     const events = fs.existsSync(metricsLog) ? fs.readFileSync(metricsLog, "utf8").trim() : "";
     say(`metrics log ${metricsLog}:\n${events || "(empty)"}`);
   }
+  // The reconciler, beside the double: it deploys the config committed from the work folder.
+  const reconciler = await startReconciler(
+    gh,
+    stack.workspace.workDir,
+    fs.readFileSync(path.join(dir, "passphrase"), "utf8"),
+  );
+  if (firstRun) await burst(gh, reconciler, 5, 3);
   const outputs = await stack.outputs();
   console.log(`
 Where to look:
@@ -235,11 +193,16 @@ Where to look:
   runner names:                 ${(outputs.runnerNames?.value as string[] | undefined)?.join(", ")}
   metrics log:                  ${metricsLog}
   simulated hosts:              .sandbox/hosts/ (userdata.log, shim-calls.log per server)
+  the reconciler:               ${reconciler}/healthz, ${reconciler}/metrics; log .sandbox/reconciler.log
+  its config in git:            commit in ${stack.workspace.workDir} and push: the next up deploys it
+  pause it:                     touch .sandbox/reconciler/paused
   run again: npm run sandbox    (converges without change)     remove: npm run sandbox -- down`);
 }
 
 async function down(): Promise<void> {
   const stateFile = path.join(dir, "github.json");
+  // First, so that no up of its own runs beside the destroy.
+  await stopReconciler();
   if (fs.existsSync(stateFile) && alive(path.join(dir, "github-double.pid"))) {
     const gh = JSON.parse(fs.readFileSync(stateFile, "utf8")) as Double;
     const stack = await sandboxStack(gh);

@@ -28,23 +28,39 @@ export function git(dir: string, ...args: string[]): string {
  */
 export function configRepository(base: string, opsDir: string): { bare: string; checkout: string } {
   const bare = path.join(base, "config.git");
+  const checkout = path.join(base, "checkout");
+  // Made once: a later call (the sandbox run again) commits what changed.
+  if (fs.existsSync(bare)) {
+    commitConfig(opsDir, "the fleet's stack config");
+    return { bare, checkout };
+  }
   execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", bare]);
   git(opsDir, "init", "--quiet", "--initial-branch=main");
   fs.writeFileSync(path.join(opsDir, ".gitignore"), "node_modules\n");
   git(opsDir, "remote", "add", "origin", bare);
   commitConfig(opsDir, "the fleet's stack config");
-  const checkout = path.join(base, "checkout");
   execFileSync("git", ["clone", "--quiet", bare, checkout]);
   fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(checkout, "node_modules"));
   return { bare, checkout };
 }
 
-/** Commits the config files of `opsDir` and pushes them to main, as a merged pull request. */
+/** Commits the config files of `opsDir`, if changed, and pushes them to main, as a merged pull request. */
 export function commitConfig(opsDir: string, message: string): string {
   git(opsDir, "add", "-A");
-  git(opsDir, "commit", "--quiet", "--allow-empty", "-m", message);
+  if (!hasCommits(opsDir) || git(opsDir, "status", "--porcelain") !== "") {
+    git(opsDir, "commit", "--quiet", "-m", message);
+  }
   git(opsDir, "push", "--quiet", "origin", "main");
   return git(opsDir, "rev-parse", "HEAD");
+}
+
+function hasCommits(dir: string): boolean {
+  try {
+    git(dir, "rev-parse", "--verify", "--quiet", "HEAD");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface ReconcilerLine {

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
+import { fetchJob, jobWaitSeconds } from "../../devkit/github-double/jobs-client";
 import { testFleetConfig } from "../../devkit/local-cloud/cloud-env";
 import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import {
@@ -89,12 +90,6 @@ describe("the reconciler", function () {
       { length: n },
       () => gh.control.dispatchJob({ repo: "acme/widgets", labels, run }).id,
     );
-  const job = async (id: number) =>
-    (await (
-      await fetch(`${gh.url}/repos/acme/widgets/actions/jobs/${id}`, {
-        headers: { authorization: `Bearer ${gh.adminToken}` },
-      })
-    ).json()) as { conclusion: string; created_at: string; started_at: string };
   const completed = (ids: number[]) => {
     const done = new Set(
       gh.control
@@ -227,12 +222,12 @@ describe("the reconciler", function () {
       },
       240_000,
     );
-    const jobs = await Promise.all(ids.map(job));
+    const jobs = await Promise.all(ids.map((id) => fetchJob(gh, id)));
     assert.deepEqual(
       jobs.map((j) => j.conclusion),
       ids.map(() => "success"),
     );
-    const waits = jobs.map((j) => (Date.parse(j.started_at) - Date.parse(j.created_at)) / 1000);
+    const waits = jobs.map(jobWaitSeconds);
     console.log(`      job waits (s): ${waits.sort((a, b) => a - b).join(", ")}`);
   });
 
