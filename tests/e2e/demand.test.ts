@@ -23,6 +23,11 @@ import { createFleetStack } from "../support/fleet-stack";
 import { until } from "../support/until";
 import { DEMAND_FILE_ENV, writeDemandFile } from "../../fleet/demand-snapshot";
 import { JobQueue } from "../../reconciler/job-queue";
+import {
+  WRITE_LEDGER_ENV,
+  WRITES_PER_HOUR_ENV,
+  writesWithinHour,
+} from "../../rules/github-write-budget";
 import { MAX_DELIVERY_BYTES, webhookReceiver } from "../../reconciler/webhook-receiver";
 
 describe("pools sized by the job queue", function () {
@@ -104,6 +109,32 @@ describe("pools sized by the job queue", function () {
       "the busy runner stays",
     );
     assert.equal((await fleetServers()).length, 2);
+  });
+
+  it("with GitHub's hourly write budget nearly spent, an up creates what fits and says how many wait", async function () {
+    const ledger = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ledger-")), "writes");
+    // 8 of 10 writes used in the last hour: room for 2 JIT configs.
+    fs.writeFileSync(ledger, Array.from({ length: 8 }, () => `${Date.now() - 60_000}\n`).join(""));
+    process.env[WRITE_LEDGER_ENV] = ledger;
+    process.env[WRITES_PER_HOUR_ENV] = "10";
+    try {
+      for (let i = 0; i < 4; i++) {
+        gh.control.dispatchJob({ repo: "acme/widgets", labels: ["self-hosted", "demand"] });
+      }
+      const result = await up("demand: 4 more wanted, room for 2 writes");
+      assert.match(result.log, /pool default sized to 6: 1 busy \+ 4 queued \+ minIdle 1/);
+      assert.match(
+        result.log,
+        /GitHub's write budget allows 2 of 4 new runners \(8 of 10 writes used in the last hour\); 2 wait/,
+      );
+      assert.equal(fleetRunners().length, 4);
+      // The providers noted their writes: the 2 JIT configs.
+      assert.equal(writesWithinHour(ledger, Date.now()).length, 10);
+    } finally {
+      delete process.env[WRITE_LEDGER_ENV];
+      delete process.env[WRITES_PER_HOUR_ENV];
+      fs.rmSync(path.dirname(ledger), { recursive: true, force: true });
+    }
   });
 });
 
