@@ -26,6 +26,11 @@ export type DeliveryOutcome = "applied" | "duplicate" | "stale";
 const REMEMBERED_DELIVERIES = 10_000;
 /** How long a completed job is remembered, so a late delivery of it cannot queue it again. */
 const COMPLETED_KEPT_MS = 6 * 3600_000;
+/**
+ * GitHub cancels a job queued for 24 hours; one queued longer here lost its later deliveries
+ * (an organisation's queue has no listing to resync from), so it no longer counts.
+ */
+export const QUEUED_KEPT_MS = 24 * 3600_000 + 3600_000;
 
 export class JobQueue {
   private readonly jobs = new Map<number, { status: JobStatus; labels: string[]; at: number }>();
@@ -65,16 +70,19 @@ export class JobQueue {
   }
 
   snapshot(source = "webhooks"): DemandSnapshot {
+    const since = this.now() - QUEUED_KEPT_MS;
     const queued = [...this.jobs.values()]
-      .filter((j) => j.status === "queued")
+      .filter((j) => j.status === "queued" && j.at >= since)
       .map((j) => ({ labels: j.labels }));
     return { queued, source };
   }
 
   private forgetOldCompleted(): void {
     const before = this.now() - COMPLETED_KEPT_MS;
+    const queuedBefore = this.now() - QUEUED_KEPT_MS;
     for (const [id, job] of this.jobs) {
       if (job.status === "completed" && job.at < before) this.jobs.delete(id);
+      else if (job.status === "queued" && job.at < queuedBefore) this.jobs.delete(id);
     }
   }
 

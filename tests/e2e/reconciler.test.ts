@@ -277,9 +277,14 @@ describe("the reconciler", function () {
 
   it("waits out a pipeline up holding the stack's lock, and then deploys", async function () {
     const from = rec.lines.length;
-    const pipeline = test.stack.up({ refresh: true });
-    // The pipeline's `up` holds the lock once it started; a trigger during it meets the lock.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Once the pipeline's `up` is refreshing, it holds the lock: a trigger then meets it.
+    let begun!: () => void;
+    const refreshing = new Promise<void>((resolve) => (begun = resolve));
+    const pipeline = test.stack.up({
+      refresh: true,
+      onOutput: (text) => /refreshing/.test(text) && begun(),
+    });
+    await refreshing;
     const ids = dispatch(1, ["self-hosted", "no-such-pool"]);
     const result = await pipeline;
     assert.equal(result.summary.result, "succeeded");

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { JobQueue } from "../../reconciler/job-queue";
+import { JobQueue, QUEUED_KEPT_MS } from "../../reconciler/job-queue";
 
 const delivery = (id: number, action: string, labels = ["self-hosted"]) => ({
   action,
@@ -51,5 +51,16 @@ describe("the job queue from workflow_job deliveries", function () {
     q.apply("d2", delivery(2, "queued"));
     // Forgotten: a (very) late delivery of job 1 counts again.
     assert.equal(q.apply("d3", delivery(1, "queued")), "applied");
+  });
+
+  it("stops counting a job queued for over a day (GitHub cancels it; its deliveries were lost)", function () {
+    let now = 0;
+    const q = new JobQueue(() => now);
+    q.apply("d1", delivery(1, "queued"));
+    now = 24 * 3600_000;
+    q.apply("d2", delivery(2, "queued"));
+    assert.equal(q.snapshot().queued.length, 2);
+    now = QUEUED_KEPT_MS + 1;
+    assert.deepEqual(q.snapshot().queued, [{ labels: ["self-hosted"] }]);
   });
 });
