@@ -19,7 +19,7 @@ export function alive(pidFile: string): boolean {
   }
 }
 
-/** Starts `npx tsx script args` detached with its log and PID file in .sandbox/, unless running. */
+/** Starts `node --import tsx script args` detached with its log and PID file in .sandbox/, unless running. */
 export function daemon(
   name: string,
   script: string,
@@ -29,7 +29,9 @@ export function daemon(
   const pidFile = path.join(dir, `${name}.pid`);
   if (alive(pidFile)) return;
   const log = fs.openSync(path.join(dir, `${name}.log`), "a");
-  const child = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), [script, ...args], {
+  // Node with tsx's loader rather than the tsx CLI, which kills a child that is slow to report a
+  // signal: the reconciler must get SIGTERM itself, and finish its `up`.
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
     cwd: repoRoot,
     detached: true,
     env,

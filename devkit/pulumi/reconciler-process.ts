@@ -76,7 +76,9 @@ export class ReconcilerProcess {
 
   /** Starts it; `env` holds its settings (RUNNER_FLEET_RECONCILER_*) and the stack's secrets. */
   constructor(env: Record<string, string>, logFile?: string) {
-    this.child = spawn(path.join(repoRoot, "node_modules", ".bin", "tsx"), ["reconciler/main.ts"], {
+    // Node itself with tsx's loader, not the tsx CLI: the CLI hands a signal on and kills its
+    // child if the child does not report it within 30 ms, which a busy reconciler may not.
+    this.child = spawn(process.execPath, ["--import", "tsx", "reconciler/main.ts"], {
       cwd: repoRoot,
       env: { ...process.env, ...toolchainEnv(), ...env },
       stdio: ["ignore", "pipe", "pipe"],
