@@ -5,7 +5,7 @@ import type { Registry } from "prom-client";
 
 export interface HttpRoutes {
   webhook: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
-  health: () => Record<string, unknown>;
+  health: () => object;
   registry: Registry;
 }
 

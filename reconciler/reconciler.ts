@@ -10,6 +10,7 @@ import { resolveCredentials } from "../dynamic-providers/github/client";
 import { DEMAND_FILE_ENV, queuedJobsOf, writeDemandFile } from "../fleet/demand-snapshot";
 import { GITHUB_COM_API_URL } from "../rules/github";
 import { pruneLedger, WRITE_LEDGER_ENV, WRITES_PER_HOUR_ENV } from "../rules/github-write-budget";
+import type { ReconcilerHealth } from "./health";
 import { reconcilerServer } from "./http-server";
 import { JobQueue } from "./job-queue";
 import { ReconcilerMetrics } from "./metrics";
@@ -39,7 +40,7 @@ export class Reconciler {
   private readonly ledger: string;
   private abort = new AbortController();
   private firstTriggerAt?: number;
-  private lastUp?: { kind: UpKind; outcome: UpOutcome; endedAt: string; commit?: string };
+  private lastUp?: NonNullable<ReconcilerHealth["lastUp"]>;
   private upCount = 0;
 
   constructor(
@@ -82,7 +83,7 @@ export class Reconciler {
           this.trigger(`job ${job.id} ${payload.action}`);
         },
       }),
-      health: () => ({
+      health: (): ReconcilerHealth => ({
         status: "ok",
         paused: this.paused(),
         upInProgress: this.loop.busy,

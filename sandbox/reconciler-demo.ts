@@ -8,19 +8,14 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fetchJob, jobWaitSeconds } from "../devkit/github-double/jobs-client";
-import { configRepository } from "../devkit/pulumi/reconciler-process";
+import { configRepository, reconcilerHealth } from "../devkit/pulumi/reconciler-process";
+import { isSettled, type ReconcilerHealth } from "../reconciler/health";
 import { toolchainEnv } from "../devkit/pulumi/toolchain";
 import { tenantOsEnv } from "../devkit/local-cloud/cloud-env";
 import { alive, control, daemon, dir, type Double, say, waitFor } from "./support";
 
 const logFile = path.join(dir, "reconciler.log");
 const stateDir = path.join(dir, "reconciler");
-
-interface Health {
-  upInProgress: boolean;
-  upPending: boolean;
-  lastUp: { outcome: string } | null;
-}
 
 /** Starts the reconciler on `workDir`'s committed config unless it runs; returns its URL. */
 export async function startReconciler(
@@ -123,13 +118,12 @@ export async function stopReconciler(): Promise<void> {
 }
 
 /** The reconciler's health once no up runs or waits, and the last one succeeded. */
-async function settled(url: string, ms = 600_000): Promise<Health> {
+async function settled(url: string, ms = 600_000): Promise<ReconcilerHealth> {
   return waitFor(
     "the reconciler's ups to end",
     async () => {
-      const health = (await (await fetch(`${url}/healthz`)).json()) as Health;
-      const done = !health.upInProgress && !health.upPending;
-      return done && health.lastUp?.outcome === "succeeded" ? health : undefined;
+      const health = await reconcilerHealth(url);
+      return isSettled(health) ? health : undefined;
     },
     ms,
   );

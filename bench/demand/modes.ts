@@ -12,8 +12,10 @@ import { testFleetConfig } from "../../devkit/local-cloud/cloud-env";
 import {
   commitConfig,
   configRepository,
+  reconcilerHealth,
   ReconcilerProcess,
 } from "../../devkit/pulumi/reconciler-process";
+import { isSettled } from "../../reconciler/health";
 import { createTestStack, type TestStack } from "../../devkit/pulumi/test-stack";
 import { runnerTarball } from "../../devkit/runner-hosts/build-tarball";
 import {
@@ -266,16 +268,7 @@ export async function reconcilerMode(
     const settled = () =>
       until(
         "the reconciler to settle",
-        async () => {
-          const h = (await (await fetch(`${url}/healthz`)).json()) as {
-            upInProgress: boolean;
-            upPending: boolean;
-            lastUp: { outcome: string } | null;
-          };
-          return !h.upInProgress && !h.upPending && h.lastUp?.outcome === "succeeded"
-            ? true
-            : undefined;
-        },
+        async () => (isSettled(await reconcilerHealth(url)) ? true : undefined),
         600_000,
       );
     await settled();

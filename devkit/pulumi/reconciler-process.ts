@@ -4,6 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { ReconcilerHealth } from "../../reconciler/health";
 import { repoRoot, toolchainEnv } from "./toolchain";
 
 /** Runs git in `dir`, quietly, as a test author who commits config. */
@@ -61,6 +62,11 @@ function hasCommits(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The reconciler's /healthz at `url`. */
+export async function reconcilerHealth(url: string): Promise<ReconcilerHealth> {
+  return (await (await fetch(`${url}/healthz`)).json()) as ReconcilerHealth;
 }
 
 export interface ReconcilerLine {

@@ -17,8 +17,10 @@ import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import {
   commitConfig,
   configRepository,
+  reconcilerHealth,
   ReconcilerProcess,
 } from "../../devkit/pulumi/reconciler-process";
+import { isSettled } from "../../reconciler/health";
 import type { TestStack } from "../../devkit/pulumi/test-stack";
 import { runnerTarball } from "../../devkit/runner-hosts/build-tarball";
 import { RunnerHostSimulator, startRunnerHostSimulator } from "../../devkit/runner-hosts/simulator";
@@ -66,14 +68,7 @@ describe("the reconciler", function () {
   const settled = async (ms = 240_000) => {
     await until(
       "the reconciler to finish its ups",
-      async () => {
-        const health = (await (await fetch(`${rec.url}/healthz`)).json()) as {
-          upInProgress: boolean;
-          upPending: boolean;
-          lastUp: { outcome: string } | null;
-        };
-        return !health.upInProgress && !health.upPending && health.lastUp?.outcome === "succeeded";
-      },
+      async () => isSettled(await reconcilerHealth(rec.url as string)),
       ms,
     );
   };
