@@ -473,7 +473,13 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
 
 /** A runner as the outputs record it for the next plan. */
 function runnerRecord(r: KnownRunner): KnownRunner {
-  return { name: r.name, pool: r.pool, createdAt: r.createdAt, ...optional("spec", r.spec) };
+  return {
+    name: r.name,
+    pool: r.pool,
+    createdAt: r.createdAt,
+    ...optional("spec", r.spec),
+    ...optional("model", r.model),
+  };
 }
 
 type PlanOfOutputs = Omit<DeploymentPlan, "runnerVersion" | "existingImageId">;

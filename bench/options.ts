@@ -1,8 +1,8 @@
 // The bench's command line: which sections, at which sizes (see bench/README.md).
 import { parseArgs } from "node:util";
 
-export type Section = "up" | "steady" | "parallel" | "memory";
-export const SECTIONS: Section[] = ["up", "steady", "parallel", "memory"];
+export type Section = "up" | "steady" | "parallel" | "memory" | "pairs";
+export const SECTIONS: Section[] = ["up", "steady", "parallel", "memory", "pairs"];
 
 export interface Options {
   sizes: number[];
@@ -19,6 +19,10 @@ export interface Options {
   /** Run the parallelism trials on the fleet only (no baseline beside them). */
   parallelFleetOnly: boolean;
   quick: boolean;
+  /** The pairs section (bench/pairs.ts): runners per operation and per preview, and repeats. */
+  pairsSize: number;
+  pairsPreview: number;
+  repeats: number;
 }
 
 export function options(): Options {
@@ -34,6 +38,9 @@ export function options(): Options {
       "parallel-fleet-only": { type: "boolean", default: false },
       merge: { type: "boolean", default: false },
       quick: { type: "boolean", default: false },
+      "pairs-size": { type: "string" },
+      "pairs-preview": { type: "string" },
+      repeats: { type: "string" },
     },
   });
   const quick = values.quick ?? false;
@@ -61,5 +68,8 @@ export function options(): Options {
     parallelFleetOnly: values["parallel-fleet-only"] ?? false,
     merge: values.merge ?? false,
     quick,
+    pairsSize: ints(values["pairs-size"] ?? (quick ? "3" : "100"))[0],
+    pairsPreview: ints(values["pairs-preview"] ?? (quick ? "10" : "500"))[0],
+    repeats: Math.max(1, ints(values.repeats ?? (quick ? "1" : "5"))[0]),
   };
 }

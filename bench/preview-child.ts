@@ -7,28 +7,43 @@
 import { cloudEnv, tenantOsEnv } from "../devkit/local-cloud/cloud-env";
 import { createTestStack } from "../devkit/pulumi/test-stack";
 import { fleetProgram } from "../program";
-import { baselineConfig, baselineProgram, fleetConfig } from "./stacks";
+import {
+  baselineConfig,
+  baselineProgram,
+  fleetConfig,
+  Kind,
+  specBaselineConfig,
+  specBaselineProgram,
+} from "./stacks";
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.env.BENCH_PREVIEW ?? "{}") as {
-    kind: "fleet" | "baseline";
+    kind: Kind;
     n: number;
+    /** The same-spec baseline's userdata length. */
+    userDataBytes?: number;
     prefix: string;
     gh: { url: string; adminToken: string };
     /** Diagnostic only (it costs time and memory): measure the engine's event stream. */
     events?: boolean;
   };
   const env = cloudEnv();
-  const fleet = input.kind === "fleet";
-  const test = await createTestStack(
-    fleet ? "bench-mem-fleet" : "bench-mem-baseline",
-    fleet ? fleetProgram : baselineProgram(input.prefix),
-    { ...tenantOsEnv(), RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0" },
-  );
+  const programs = {
+    fleet: () => fleetProgram,
+    baseline: () => baselineProgram(input.prefix),
+    spec: () => specBaselineProgram(input.prefix),
+  };
+  const configs = {
+    fleet: () => fleetConfig(input.prefix, input.gh, input.n),
+    baseline: () => baselineConfig(env, input.n),
+    spec: () => specBaselineConfig(env, input.n, input.userDataBytes ?? 0),
+  };
+  const test = await createTestStack(`bench-mem-${input.kind}`, programs[input.kind](), {
+    ...tenantOsEnv(),
+    RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0",
+  });
   try {
-    await test.stack.setAllConfig(
-      fleet ? fleetConfig(input.prefix, input.gh, input.n) : baselineConfig(env, input.n),
-    );
+    await test.stack.setAllConfig(configs[input.kind]());
     const rssBeforePreview = process.memoryUsage().rss;
     // Where the memory goes: the largest JS heap and off-heap (Buffers, gRPC) seen while it runs.
     const peak = { heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };

@@ -39,6 +39,7 @@ export function sectionOf(id: string): string {
   if (/^steady-/.test(id)) return "steady";
   if (/^parallel-/.test(id)) return "parallel";
   if (/^preview-/.test(id)) return "memory";
+  if (/^pairs-/.test(id)) return "pairs";
   return "other";
 }
 
@@ -64,7 +65,7 @@ export function mergeEarlier(results: Results, previous: Results, ran: Set<strin
       options: previous.options,
     };
   }
-  const order = ["up", "steady", "parallel", "memory", "other"];
+  const order = ["pairs", "up", "steady", "parallel", "memory", "other"];
   results.rows.sort((a, b) => order.indexOf(sectionOf(a.id)) - order.indexOf(sectionOf(b.id)));
 }
 

@@ -30,12 +30,16 @@ import { Leftovers, leftoverCount, leftovers, sweep } from "./cloud";
 import { peaksByRole, ProcessPeak, TreeMemorySampler } from "./proc-memory";
 import * as fs from "node:fs";
 import { options, type Section } from "./options";
+import { describeCounts, fixedRequests, writes } from "./github-counts";
+import { pairsSection } from "./pairs";
 import { mergeEarlier, quoteInReadme, Results, Row, textTable, writeResults } from "./report";
 import {
   BenchStack,
   checkpointBytes,
   createBaselineStack,
   createFleetStack,
+  createSpecBaselineStack,
+  Kind,
   StepRecorder,
   StepStats,
 } from "./stacks";
@@ -53,7 +57,7 @@ const ratioRow = (fleet: number, baseline: number) => round(fleet / baseline, 3)
 /** One engine operation as measured. */
 interface OpRecord {
   label: string;
-  kind: "fleet" | "baseline";
+  kind: Kind;
   what: "up" | "refresh-up" | "destroy";
   n: number;
   parallel?: number;
@@ -62,8 +66,8 @@ interface OpRecord {
   github: RequestCounts;
   /** nova-api workers uwsgi killed as stuck (harakiri) during the operation: stalls of ≤ 120 s. */
   novaApiStalls: number;
-  /** Size of the stack's checkpoint after the operation, and its `__provider` part. */
-  checkpoint: { bytes: number; providerBytes: number };
+  /** Size of the stack's checkpoint after the operation, its `__provider` part, by type. */
+  checkpoint: ReturnType<typeof checkpointBytes>;
   steps: StepStats[];
 }
 
@@ -79,6 +83,8 @@ class Bench {
   private current: { abort(): void } | undefined;
   interrupted = false;
   readonly ops: OpRecord[] = [];
+  /** Every stack made, for the cleanup. */
+  readonly created: BenchStack[] = [];
   readonly results: Results = {
     started: new Date().toISOString(),
     options: {},
@@ -517,6 +523,30 @@ class Bench {
     }));
   }
 
+  // ---- section: pairs, the fleet against both baselines, interleaved (bench/pairs.ts) -------
+
+  async pairsSection(): Promise<void> {
+    const created = this.created;
+    await pairsSection(
+      {
+        fleet: this.fleet,
+        baseline: this.baseline,
+        createSpecBaseline: async (userDataBytes) => {
+          const s = await createSpecBaselineStack(`${this.root}spec`, userDataBytes);
+          created.push(s);
+          return s;
+        },
+        op: (s, what, n, label) => this.op(s, what, n, label),
+        retrying: (s, what, measure) => this.retrying(s, what, measure),
+        previewMemory: (kind, n, extra) => this.previewMemory(kind, n, extra),
+        row: (r) => this.row(r),
+        details: this.results.details,
+        log,
+      },
+      { n: this.opts.pairsSize, previewN: this.opts.pairsPreview, repeats: this.opts.repeats },
+    );
+  }
+
   // ---- section: peak memory of a preview ---------------------------------------------------
 
   async memorySection(): Promise<void> {
@@ -587,7 +617,7 @@ class Bench {
     const dn = Math.min(50, n);
     const diag: Record<string, PreviewMemory> = {};
     for (const kind of ["baseline", "fleet"] as const) {
-      diag[kind] = await this.previewMemory(kind, dn, true);
+      diag[kind] = await this.previewMemory(kind, dn, { events: true });
     }
     const mib = (x?: number) => round((x ?? 0) / 2 ** 20, 1);
     const fe = diag.fleet.events;
@@ -607,10 +637,10 @@ class Bench {
     this.results.details[`preview-${dn}-events`] = diag;
   }
 
-  private previewMemory(
-    kind: "fleet" | "baseline",
+  previewMemory(
+    kind: Kind,
     n: number,
-    events = false,
+    opts: { events?: boolean; userDataBytes?: number } = {},
   ): Promise<PreviewMemory> {
     return new Promise((resolve, reject) => {
       const child = spawn(
@@ -625,9 +655,10 @@ class Bench {
             BENCH_PREVIEW: JSON.stringify({
               kind,
               n,
-              prefix: `${this.root}mem-${kind === "fleet" ? "f" : "b"}`,
+              prefix: `${this.root}mem-${kind.slice(0, 1)}`,
               gh: { url: this.gh.url, adminToken: this.gh.adminToken },
-              events,
+              events: opts.events ?? false,
+              userDataBytes: opts.userDataBytes,
             }),
           },
         },
@@ -753,30 +784,6 @@ function signalOwnCli(cmd: string, sig: NodeJS.Signals): void {
   }
 }
 
-/** Requests whose number does not grow with the runners changed: listings, downloads, groups. */
-function fixedRequests(c: RequestCounts): number {
-  return Object.entries(c.byRoute)
-    .filter(([route]) =>
-      /^GET .*\/actions\/(runners|runners\/downloads|runner-groups)$/.test(route),
-    )
-    .reduce((a, [, v]) => a + v, 0);
-}
-
-/** Content-creating requests (what the provider paces): everything but GET and HEAD. */
-function writes(c: RequestCounts): number {
-  return Object.entries(c.byRoute)
-    .filter(([route]) => !/^(GET|HEAD) /.test(route))
-    .reduce((a, [, v]) => a + v, 0);
-}
-
-function describeCounts(c: RequestCounts): string {
-  const parts = Object.entries(c.byRoute).map(
-    ([route, v]) =>
-      `${v}× ${route.replace(/ \/repos\/\{owner\}\/\{repo\}\/actions\/runners/, " …/runners")}`,
-  );
-  return parts.length ? parts.join(", ") : "none";
-}
-
 function describeRoles(r: Record<string, number>): string {
   return Object.entries(r)
     .filter(([k, v]) => v > 0 && k !== "engine" && k !== "other")
@@ -864,7 +871,7 @@ async function main(): Promise<void> {
 
   bench.gh = await startGitHubDouble();
   bench.gh.control.setRateLimit({ limit: 1_000_000, remaining: 1_000_000 });
-  const created: BenchStack[] = [];
+  const created = bench.created;
   const ran = new Set<string>();
   results.sections = {};
   try {
@@ -880,11 +887,13 @@ async function main(): Promise<void> {
       ["steady", () => bench.steadySection()],
       ["parallel", () => bench.parallelSection()],
       ["memory", () => bench.memorySection()],
+      ["pairs", () => bench.pairsSection()],
     ];
     for (const [name, run] of sections) {
       if (!opts.only.includes(name) || bench.interrupted) continue;
       if (name === "steady" && !opts.steady) continue;
       if (name === "memory" && !opts.preview) continue;
+      if (name === "pairs" && !opts.pairsSize) continue;
       if (name === "parallel" && (!opts.parallelN || !opts.parallelValues.length)) continue;
       log(`section ${name}`);
       ran.add(name);

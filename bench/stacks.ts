@@ -1,13 +1,16 @@
-// The two programs the bench compares, each on its own real-engine stack (Automation API, file
+// The programs the bench compares, each on its own real-engine stack (Automation API, file
 // backend, locally built CLI and plugins, the local OpenStack):
 //   - the fleet: `fleetProgram` from program.ts against the GitHub double;
 //   - the baseline: a bare program of N `openstack.compute.Instance` + N `openstack.compute.Keypair`
-//     with the fleet's flavor, image and network, and nothing else.
+//     with the fleet's flavor, image and network, and nothing else;
+//   - the same-spec baseline: N bare servers with the fleet's server spec (a secret userdata of the
+//     fleet's size, config drive, the same metadata keys and a security group), no keypair: what
+//     Nova and the engine charge for the spec, apart from what our resources cost.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as openstack from "@pulumi/openstack";
 import * as pulumi from "@pulumi/pulumi";
-import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { fleetProgram } from "../program";
 import {
   cloudEnv,
@@ -18,7 +21,7 @@ import {
 import { createTestStack, TestStack } from "../devkit/pulumi/test-stack";
 import type { GitHubDouble } from "../devkit/github-double";
 
-export type Kind = "fleet" | "baseline";
+export type Kind = "fleet" | "baseline" | "spec";
 
 export interface BenchStack {
   kind: Kind;
@@ -53,7 +56,70 @@ export function baselineProgram(prefix: string) {
   };
 }
 
-/** Environment of both stacks' engine and plugins. */
+/**
+ * The same-spec baseline: one security group, and N servers each as a fleet runner's server is
+ * made (components/runner-server.ts) but bare: a secret userdata of `bench:userDataBytes`, config
+ * drive, five metadata keys of the fleet's lengths, the group. No keypair: lean runners have none.
+ */
+export function specBaselineProgram(prefix: string) {
+  return async () => {
+    const cfg = new pulumi.Config("bench");
+    const n = cfg.requireNumber("quantity");
+    const userDataBytes = cfg.requireNumber("userDataBytes");
+    const group = new openstack.networking.SecGroup(`${prefix}-group`, {
+      name: `${prefix}-runners`,
+      description: "bench: the same-spec baseline's group",
+    });
+    const serverIds: pulumi.Output<string>[] = [];
+    for (let i = 0; i < n; i++) {
+      const name = `${prefix}-${String(i).padStart(12, "0")}`;
+      const userData = `#!/bin/bash\n# ${name}\n`.padEnd(userDataBytes, "#");
+      const server = new openstack.compute.Instance(`${name}-server`, {
+        name,
+        imageId: cfg.require("imageId"),
+        flavorName: cfg.require("flavor"),
+        networks: [{ name: cfg.require("network") }],
+        configDrive: true,
+        userData: pulumi.secret(userData),
+        securityGroups: [group.name],
+        metadata: {
+          "runner-fleet": prefix,
+          "runner-fleet-stack": `organization/bench-spec/${prefix}#0123456789abcdef`,
+          "runner-fleet-pool": "default",
+          "github-runner-name": name,
+          "github-runner-id": String(100000 + i),
+        },
+      });
+      serverIds.push(server.id);
+    }
+    return { serverIds };
+  };
+}
+
+export function createSpecBaselineStack(
+  prefix: string,
+  userDataBytes: number,
+): Promise<BenchStack> {
+  return createBareStack(
+    "spec",
+    specBaselineProgram(prefix),
+    specBaselineConfig(cloudEnv(), 0, userDataBytes),
+    prefix,
+  );
+}
+
+export function specBaselineConfig(
+  env: Record<string, string>,
+  quantity: number,
+  userDataBytes: number,
+): Record<string, { value: string }> {
+  return {
+    ...baselineConfig(env, quantity),
+    "bench:userDataBytes": { value: String(userDataBytes) },
+  };
+}
+
+/** Environment of the stacks' engine and plugins. */
 function stackEnv(extra: Record<string, string>): Record<string, string> {
   return { ...tenantOsEnv(), ...extra };
 }
@@ -93,11 +159,26 @@ export function fleetConfig(
   });
 }
 
-export async function createBaselineStack(prefix: string): Promise<BenchStack> {
-  const test = await createTestStack("bench-baseline", baselineProgram(prefix), stackEnv({}));
-  await test.stack.setAllConfig(baselineConfig(cloudEnv(), 0));
+export function createBaselineStack(prefix: string): Promise<BenchStack> {
+  return createBareStack(
+    "baseline",
+    baselineProgram(prefix),
+    baselineConfig(cloudEnv(), 0),
+    prefix,
+  );
+}
+
+/** A stack of a bare program, sized by `bench:quantity`. */
+async function createBareStack(
+  kind: "baseline" | "spec",
+  program: PulumiFn,
+  config: Record<string, { value: string }>,
+  prefix: string,
+): Promise<BenchStack> {
+  const test = await createTestStack(`bench-${kind}`, program, stackEnv({}));
+  await test.stack.setAllConfig(config);
   return {
-    kind: "baseline",
+    kind,
     prefix,
     test,
     stack: test.stack,
@@ -193,9 +274,17 @@ export async function wall<T>(fn: () => Promise<T>): Promise<{ result: T; second
  * Bytes of the stack's checkpoint in its file backend (which the engine rewrites as it goes), and
  * how many of them are dynamic providers' serialized code (`__provider` values).
  */
-export function checkpointBytes(test: TestStack): { bytes: number; providerBytes: number } {
+export function checkpointBytes(test: TestStack): {
+  bytes: number;
+  providerBytes: number;
+  byType: Record<string, { count: number; bytes: number }>;
+} {
   const dir = path.join(test.stateDir, ".pulumi", "stacks");
-  const out = { bytes: 0, providerBytes: 0 };
+  const out = {
+    bytes: 0,
+    providerBytes: 0,
+    byType: {} as Record<string, { count: number; bytes: number }>,
+  };
   const walk = (d: string): void => {
     for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
       const p = path.join(d, e.name);
@@ -205,6 +294,15 @@ export function checkpointBytes(test: TestStack): { bytes: number; providerBytes
         out.bytes += Buffer.byteLength(text);
         for (const m of text.matchAll(/"__provider":\s*"((?:[^"\\]|\\.)*)"/g)) {
           out.providerBytes += m[1].length;
+        }
+        // Where the bytes go: each resource's JSON (indented as the file backend writes it), by type.
+        const checkpoint = JSON.parse(text) as {
+          checkpoint?: { latest?: { resources?: { type: string }[] } };
+        };
+        for (const r of checkpoint.checkpoint?.latest?.resources ?? []) {
+          const t = (out.byType[r.type] ??= { count: 0, bytes: 0 });
+          t.count++;
+          t.bytes += Buffer.byteLength(JSON.stringify(r, null, 4));
         }
       }
     }

@@ -115,12 +115,19 @@ export interface UserDataOptions {
    * @default the host keys cloud-init generates (nothing pinned)
    */
   sshHostKey?: { privateKey: string; publicKey: string };
+  /**
+   * The public line of the key the manager's metrics pull logs in with (a lean runner's, made
+   * with its registration): appended to `ubuntu`'s authorized_keys. Runners made before lean
+   * runners got theirs from a Nova keypair instead.
+   * @default none beyond what cloud-init installs
+   */
+  sshAuthorizedKey?: string;
 }
 
 /** What every runner of a fleet shares: the options other than its name, registration and key. */
 export type RunnerUserDataSettings = Omit<
   UserDataOptions,
-  "runnerName" | "registration" | "sshHostKey"
+  "runnerName" | "registration" | "sshHostKey" | "sshAuthorizedKey"
 >;
 
 /** Defaults of the optional paths. */

@@ -66,6 +66,18 @@ systemctl restart ssh
 `;
 }
 
+function authorizedKeySection(publicKey: string): string {
+  const line = heredoc(publicKey.trim(), "AUTHORIZED_KEY");
+  return `
+log "authorizing the manager's metrics key"
+install -d -m 0700 -o ubuntu -g ubuntu /home/ubuntu/.ssh
+cat >>/home/ubuntu/.ssh/authorized_keys ${line.redirect}
+${line.text}
+chown ubuntu:ubuntu /home/ubuntu/.ssh/authorized_keys
+chmod 0600 /home/ubuntu/.ssh/authorized_keys
+`;
+}
+
 function transparentProxySection(upstream: string): string {
   return `
 log "setting up the transparent proxy"
@@ -212,6 +224,7 @@ export function largestUserDataLength(
           : { ...registration, token: "A".repeat(64) },
       // An ed25519 key in OpenSSH's format: 411 characters private, about 100 public.
       sshHostKey: { privateKey: "k".repeat(411), publicKey: `ssh-ed25519 ${"A".repeat(68)} r` },
+      sshAuthorizedKey: `ssh-ed25519 ${"A".repeat(68)} runner-fleet-metrics@${"r".repeat(64)}`,
     }),
   );
 }
@@ -231,6 +244,7 @@ pre_job_script=${shellQuote(preJobPath)}
 `,
     hostnameAndEnvSection(opts, preJobPath),
     opts.sshHostKey ? hostKeySection(opts.sshHostKey) : "",
+    opts.sshAuthorizedKey ? authorizedKeySection(opts.sshAuthorizedKey) : "",
     aproxy === undefined ? "" : transparentProxySection(aproxy),
     packagesSection(opts),
     preJobSection(opts),

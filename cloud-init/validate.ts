@@ -11,6 +11,7 @@ import {
   httpUrl,
   port,
   sshFingerprint,
+  sshPublicKeyLine,
 } from "../rules/formats";
 import { label, registrationMode, runnerName } from "../rules/github";
 import type { Rule } from "../rules/rule";
@@ -145,6 +146,9 @@ export function userDataProblems(opts: UserDataOptions): string[] {
     checkRule(problems, "dockerhubMirror", opts.dockerhubMirror, httpUrl);
   }
   checkRelays(problems, opts.sshDebugRelays);
+  if (opts.sshAuthorizedKey !== undefined) {
+    checkRule(problems, "sshAuthorizedKey", opts.sshAuthorizedKey, sshPublicKeyLine);
+  }
   return [...problems, ...preJobProblems(opts)];
 }
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RunnerUserDataSettings } from "../cloud-init";
+import type { RunnerModel } from "../fleet/runner-spec";
 import { RunnerGitHubSettings, RunnerServer } from "./runner-server";
 
 /** A pool's make-up, as its servers and registrations need it. */
@@ -17,6 +18,8 @@ export interface FleetRunner {
   createdAt: string;
   /** Its spec id (fleet/runner-spec.ts). */
   spec?: string;
+  /** What it is built of (fleet/runner-spec.ts). @default "nova-keypair", as before lean runners */
+  model?: RunnerModel;
 }
 
 /** An outdated runner and the new runner that replaces it (fleet/plan.ts). */
@@ -105,6 +108,7 @@ export class RunnerFleet extends pulumi.ComponentResource {
           metricsLogPath: args.metricsLogPath,
           sweep: args.sweep,
           spec: runner.spec,
+          model: runner.model ?? "nova-keypair",
           awaitOnlineSeconds: replacements.has(runner.name) ? args.rolloutWaitSeconds : undefined,
         },
         { parent: this },

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RunnerRegistration } from "../dynamic-providers/runner-registration";
 import { RunnerTeardown } from "../dynamic-providers/runner-teardown";
 import { SshHostKey } from "../dynamic-providers/ssh-host-key";
+import type { RunnerModel } from "../fleet/runner-spec";
 import { renderUserData, RunnerUserDataSettings } from "../cloud-init";
 import { uuid } from "../rules/formats";
 import { gitHubWebUrl, RegistrationMode } from "../rules/github";
@@ -29,7 +30,7 @@ export interface RunnerGitHubSettings {
 
 /** Arguments of one runner. */
 export interface RunnerServerArgs {
-  /** Name of the runner on GitHub and of its server and keypair. */
+  /** Name of the runner on GitHub and of its server (and keypair, for the nova-keypair model). */
   runnerName: string;
   /** Fleet prefix, stack identity (fleet/stack-identity.ts) and pool, in the server's metadata. */
   fleet: string;
@@ -51,6 +52,8 @@ export interface RunnerServerArgs {
   sweep?: pulumi.Resource;
   /** Its spec id (fleet/runner-spec.ts), recorded with its registration. */
   spec?: string;
+  /** What it is built of (fleet/runner-spec.ts): a runner is declared as it was made. */
+  model: RunnerModel;
   /**
    * For a rollout's replacement: how long its `up` waits for it to come online (`cameOnline`),
    * before the runner it replaces may go.
@@ -73,10 +76,10 @@ const keepsSpec = {
 export const serverTimeouts: pulumi.CustomTimeouts = { create: "10m", delete: "10m" };
 
 /**
- * One ephemeral runner: its keypair (private key a secret), its GitHub registration, its server
- * booted with the userdata that starts the runner, and its teardown (child `-guard`) that releases
- * it on GitHub and pulls its metrics before
- * the server is deleted.
+ * One ephemeral runner: its GitHub registration (with its SSH keys: private keys secret), its
+ * server booted with the userdata that starts the runner, and its teardown (child `-guard`) that
+ * releases it on GitHub and pulls its metrics before the server is deleted. A runner of the
+ * `nova-keypair` model (deployed before lean runners) has a Nova keypair and an SshHostKey too.
  */
 export class RunnerServer extends pulumi.ComponentResource {
   readonly serverId: pulumi.Output<string>;
@@ -90,17 +93,6 @@ export class RunnerServer extends pulumi.ComponentResource {
   constructor(name: string, args: RunnerServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("runner-fleet:openstack:RunnerServer", name, {}, opts);
     const gh = args.github;
-    const keypair = new openstack.compute.Keypair(
-      `${name}-key`,
-      { name: args.runnerName },
-      { parent: this },
-    );
-    // The server's SSH host key is made here, so the metrics pull can pin it: no trust on first use.
-    const hostKey = new SshHostKey(
-      `${name}-host-key`,
-      { comment: args.runnerName },
-      { parent: this },
-    );
     const registration = new RunnerRegistration(
       `${name}-registration`,
       {
@@ -119,18 +111,21 @@ export class RunnerServer extends pulumi.ComponentResource {
       },
       { parent: this, ignoreChanges: keepsSpec.registration },
     );
+    const keys = args.model === "lean" ? leanKeys(registration) : legacyKeys(this, name, args);
     const userData = pulumi
       .all([
         registration.encodedJitConfig,
         registration.registrationToken,
         pulumi.output(args.userData),
-        hostKey.privateKey,
-        hostKey.publicKey,
+        keys.host.privateKey,
+        keys.host.publicKey,
+        keys.authorizedKey,
       ])
-      .apply(([jit, token, settings, privateKey, publicKey]) =>
+      .apply(([jit, token, settings, privateKey, publicKey, authorizedKey]) =>
         renderUserData({
           ...(settings as RunnerUserDataSettings),
           sshHostKey: { privateKey, publicKey },
+          ...(authorizedKey ? { sshAuthorizedKey: authorizedKey } : {}),
           runnerName: args.runnerName,
           registration:
             gh.mode === "jit"
@@ -149,7 +144,7 @@ export class RunnerServer extends pulumi.ComponentResource {
         name: args.runnerName,
         imageId: args.imageId,
         flavorName: args.flavorName,
-        keyPair: keypair.name,
+        keyPair: keys.novaKeypair,
         securityGroups: [args.securityGroupName],
         networks: [uuid.test(args.network) ? { uuid: args.network } : { name: args.network }],
         configDrive: true,
@@ -189,8 +184,8 @@ export class RunnerServer extends pulumi.ComponentResource {
         metrics: args.metricsLogPath
           ? {
               host: server.accessIpV4,
-              privateKey: keypair.privateKey,
-              hostPublicKey: hostKey.publicKey,
+              privateKey: keys.client.privateKey,
+              hostPublicKey: keys.host.publicKey,
               flavor: args.pool,
               createdAt: args.createdAt,
               logPath: args.metricsLogPath,
@@ -204,11 +199,54 @@ export class RunnerServer extends pulumi.ComponentResource {
     this.serverId = server.id;
     this.runnerId = registration.runnerId;
     this.address = server.accessIpV4;
-    this.privateKey = keypair.privateKey;
+    this.privateKey = keys.client.privateKey;
     this.registerOutputs({
       serverId: this.serverId,
       runnerId: this.runnerId,
       address: this.address,
     });
   }
+}
+
+/** A runner's SSH keys, wherever they are made. */
+interface RunnerKeys {
+  host: { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> };
+  /** The key the metrics pull logs in with. */
+  client: { privateKey: pulumi.Output<string> };
+  /** Its public line for the userdata to authorize (lean), or undefined (a Nova keypair's). */
+  authorizedKey: pulumi.Output<string | undefined>;
+  /** The Nova keypair the server boots with (nova-keypair model only). */
+  novaKeypair?: pulumi.Output<string>;
+}
+
+/** What a registration made with it comes with: no resource of their own. */
+function leanKeys(registration: RunnerRegistration): RunnerKeys {
+  const text = (value: pulumi.Output<string | undefined>) => value.apply((v) => v ?? "");
+  return {
+    host: {
+      privateKey: text(registration.hostPrivateKey),
+      publicKey: text(registration.hostPublicKey),
+    },
+    client: { privateKey: text(registration.clientPrivateKey) },
+    authorizedKey: registration.clientPublicKey,
+  };
+}
+
+/**
+ * A runner deployed before lean runners: its Nova keypair (the login key, private key a secret)
+ * and its SshHostKey, under the names that runner's state has them.
+ */
+function legacyKeys(parent: pulumi.Resource, name: string, args: RunnerServerArgs): RunnerKeys {
+  const keypair = new openstack.compute.Keypair(
+    `${name}-key`,
+    { name: args.runnerName },
+    { parent },
+  );
+  const hostKey = new SshHostKey(`${name}-host-key`, { comment: args.runnerName }, { parent });
+  return {
+    host: { privateKey: hostKey.privateKey, publicKey: hostKey.publicKey },
+    client: { privateKey: keypair.privateKey },
+    authorizedKey: pulumi.output(undefined),
+    novaKeypair: keypair.name,
+  };
 }

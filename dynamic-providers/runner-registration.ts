@@ -4,6 +4,7 @@
 // create  = a just-in-time config for a named runner (or a registration token, for GHES < 3.10);
 // read    = online / offline / busy from one listing shared by the whole refresh, or gone, in
 //           which case it leaves the state and the next `up` creates a new runner;
+//           and the runner's two SSH keys (a lean runner's, components/runner-server.ts);
 // delete  = DELETE on GitHub, after the server is gone: 204 or 404 is done; 422 (busy) waits for
 //           the job, bounded; with flushBusy, for GitHub to see the runner lost (same bound).
 import * as pulumi from "@pulumi/pulumi";
@@ -27,9 +28,48 @@ import {
 import { effectiveLabels, isRepositoryPath, ownerPrefix, RegistrationMode } from "../rules/github";
 import { releasedRunners, releaseRunner } from "./github/release-runner";
 import { listRunners } from "./github/runner-listing";
+import { generateEd25519OpenSsh } from "./ssh/ed25519";
+
+/**
+ * A lean runner's SSH keys, made with its registration rather than as resources of their own
+ * (two fewer per runner): its server's host key, installed by the userdata and pinned by the
+ * metrics pull, and the key that pull logs in with, authorized by the userdata. Registrations
+ * made before lean runners have none (their runners keep a Nova keypair and an SshHostKey).
+ */
+export interface RunnerSshKeys {
+  /** OpenSSH private host key (secret). */
+  hostPrivateKey?: string;
+  /** OpenSSH public line of the host key, to pin. */
+  hostPublicKey?: string;
+  /** OpenSSH private key the metrics pull logs in with (secret). */
+  clientPrivateKey?: string;
+  /** OpenSSH public line of that key, for the server's authorized_keys. */
+  clientPublicKey?: string;
+}
+
+/** The registration's secret outputs. */
+const SECRET_OUTPUTS = [
+  "encodedJitConfig",
+  "registrationToken",
+  "hostPrivateKey",
+  "clientPrivateKey",
+] as const;
+
+async function runnerSshKeys(runnerName: string): Promise<Required<RunnerSshKeys>> {
+  const [host, client] = await Promise.all([
+    generateEd25519OpenSsh(runnerName),
+    generateEd25519OpenSsh(`runner-fleet-metrics@${runnerName}`),
+  ]);
+  return {
+    hostPrivateKey: host.privateKey,
+    hostPublicKey: host.publicKey,
+    clientPrivateKey: client.privateKey,
+    clientPublicKey: client.publicKey,
+  };
+}
 
 /** What the state holds for a registration. */
-export interface RunnerRegistrationOutputs extends RunnerRegistrationInputs {
+export interface RunnerRegistrationOutputs extends RunnerRegistrationInputs, RunnerSshKeys {
   /** GitHub's runner id (0 in registration-token mode until the runner registered). */
   runnerId: number;
   /** Runner group id the runner was registered in. */
@@ -95,6 +135,7 @@ export class RunnerRegistrationProvider implements pulumi.dynamic.ResourceProvid
         registrationToken: (res.data as { token: string }).token,
         createdAt,
         status: "booting",
+        ...(await runnerSshKeys(inputs.name)),
       };
       return { id: `name:${inputs.name}`, outs };
     }
@@ -127,6 +168,7 @@ export class RunnerRegistrationProvider implements pulumi.dynamic.ResourceProvid
       registrationToken: "",
       createdAt,
       status: "offline",
+      ...(await runnerSshKeys(inputs.name)),
     };
     return { id: String(data.runner.id), outs };
   }
@@ -275,8 +317,8 @@ const sharedRunnerRegistrationProvider = providerByReference(
 );
 
 /**
- * The registration of one ephemeral runner on GitHub. Its JIT config and registration token are
- * secret outputs. Credentials come from stack config secrets or the environment, never inputs.
+ * The registration of one ephemeral runner on GitHub, with its SSH keys (`RunnerSshKeys`). Its JIT
+ * config, registration token and private keys are secret outputs. Credentials come from stack config secrets or the environment, never inputs.
  */
 export class RunnerRegistration extends pulumi.dynamic.Resource {
   declare readonly runnerId: pulumi.Output<number>;
@@ -284,6 +326,10 @@ export class RunnerRegistration extends pulumi.dynamic.Resource {
   declare readonly registrationToken: pulumi.Output<string>;
   declare readonly effectiveLabels: pulumi.Output<string[]>;
   declare readonly status: pulumi.Output<string>;
+  declare readonly hostPrivateKey: pulumi.Output<string | undefined>;
+  declare readonly hostPublicKey: pulumi.Output<string | undefined>;
+  declare readonly clientPrivateKey: pulumi.Output<string | undefined>;
+  declare readonly clientPublicKey: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: RunnerRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -296,10 +342,12 @@ export class RunnerRegistration extends pulumi.dynamic.Resource {
         registrationToken: undefined,
         effectiveLabels: undefined,
         status: undefined,
+        hostPrivateKey: undefined,
+        hostPublicKey: undefined,
+        clientPrivateKey: undefined,
+        clientPublicKey: undefined,
       },
-      pulumi.mergeOptions(opts, {
-        additionalSecretOutputs: ["encodedJitConfig", "registrationToken"],
-      }),
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: [...SECRET_OUTPUTS] }),
       "github",
       "RunnerRegistration",
     );

@@ -67,11 +67,12 @@ export async function previousDeployment(): Promise<PreviousDeployment> {
       deployedBefore: runners !== undefined || known !== undefined || serverIds !== undefined,
     },
     runners: Array.isArray(runners)
-      ? runners.map(({ name, pool, createdAt, spec }) => ({
+      ? runners.map(({ name, pool, createdAt, spec, model }) => ({
           name,
           pool,
           createdAt,
           ...(typeof spec === "string" ? { spec } : {}),
+          ...(model === "lean" ? { model } : {}),
         }))
       : [],
     knownServerIds: strings(known ?? serverIds),

@@ -4,6 +4,7 @@
 import * as crypto from "node:crypto";
 import type { RegistrationMode } from "../rules/github";
 import { fleetRunnerName, RUNNER_SUFFIX_DIGITS } from "../rules/runner-names";
+import { NEW_RUNNER_MODEL, RunnerModel } from "./runner-spec";
 
 /** A runner the stack deployed, as its outputs remember it. */
 export interface KnownRunner {
@@ -13,6 +14,8 @@ export interface KnownRunner {
   createdAt: string;
   /** Its spec id (fleet/runner-spec.ts); unset for runners deployed before specs were recorded. */
   spec?: string;
+  /** What it is built of (fleet/runner-spec.ts); unset for runners deployed before lean runners. */
+  model?: RunnerModel;
 }
 
 /** A runner as GitHub lists it. */
@@ -279,7 +282,14 @@ export function planFleet(input: PlanInput): FleetPlan {
     }
     runners.push(...kept.filter((r) => !replaced.has(r.name)));
     for (let i = kept.length - pending.length; i < quantity; i++) {
-      runners.push({ name: newName(pool.name), pool: pool.name, createdAt, spec, state: "new" });
+      runners.push({
+        name: newName(pool.name),
+        pool: pool.name,
+        createdAt,
+        spec,
+        model: NEW_RUNNER_MODEL,
+        state: "new",
+      });
     }
     // Replacements come last, so the quota gives room to filling the pool first.
     for (const { from, to } of handovers.filter((h) => h.from.pool === pool.name)) {
@@ -288,6 +298,7 @@ export function planFleet(input: PlanInput): FleetPlan {
         pool: pool.name,
         createdAt,
         spec,
+        model: NEW_RUNNER_MODEL,
         state: "new",
         replaces: from.name,
       });

@@ -6,6 +6,17 @@
 import * as crypto from "node:crypto";
 import type { FleetConfig, PoolConfig } from "../config/fleet-config";
 
+/**
+ * What a runner is built of. `lean`: its SSH keys come with its GitHub registration, so it is four
+ * resources (its component, registration, server and teardown). `nova-keypair`: a runner deployed
+ * before lean runners, with a Nova keypair and an SshHostKey of its own besides (six). Such a
+ * runner is declared as it was made until a rollout replaces it: the model is part of the spec.
+ */
+export type RunnerModel = "nova-keypair" | "lean";
+
+/** The model of every new runner. */
+export const NEW_RUNNER_MODEL: RunnerModel = "lean";
+
 /** Setting name (as the config spells it) → digest of its value. */
 export type SpecSettings = Record<string, string>;
 
@@ -47,6 +58,8 @@ export function poolSpec(
     repoPolicyComplianceToken: repoPolicyToken,
     authorCheck: config.authorCheck,
     preJobScript: config.preJobScript,
+    // Not a setting: a new model rolls the runners of the old one out (idle first, busy drained).
+    runnerModel: NEW_RUNNER_MODEL,
   };
   const settings: SpecSettings = {};
   for (const key of Object.keys(values).sort()) settings[key] = digest(values[key]);

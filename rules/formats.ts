@@ -34,6 +34,12 @@ export const sshFingerprint = patternRule(
   "an OpenSSH SHA256 fingerprint (SHA256:...)",
 );
 
+/** One OpenSSH public key line: `type base64 [comment]`. */
+export const sshPublicKeyLine = patternRule(
+  /^[A-Za-z0-9@._-]+ [A-Za-z0-9+/]+={0,2}(?: [^\r\n]*)?$/,
+  "one OpenSSH public key line (type base64 [comment])",
+);
+
 /** An absolute path of plain characters, safe in a script and a config file. */
 export const absolutePath = patternRule(
   /^\/[A-Za-z0-9._/-]*$/,

@@ -1,7 +1,8 @@
 // The fleet in a tenant whose instance quota is smaller than `quantity`, on the real engine, the
 // local OpenStack (a project of its own, so the sandbox and other suites keep their quota) and
 // the GitHub double. The program reads Nova's and Neutron's limits and plans only what fits: each
-// `up` succeeds, nothing piles up (registrations, keypairs and host keys never outnumber servers),
+// `up` succeeds, nothing piles up (registrations on GitHub and in the state never outnumber servers, and lean
+// runners make no Nova keypair),
 // `preview` says how many runners the quota allows, and raising the quota lets the next `up`
 // converge. Counts after each `up` are printed as `[quota]` lines for the record.
 import * as assert from "node:assert/strict";
@@ -20,8 +21,10 @@ const QUANTITY = 8;
 interface Counts {
   servers: number;
   registrations: number;
+  /** RunnerRegistration resources in the state (a lean runner's SSH keys come with it). */
+  registrationsInState: number;
+  /** Nova keypairs of the fleet: lean runners have none. */
   keypairs: number;
-  hostKeys: number;
 }
 
 describe("the fleet within the tenant's quota", function () {
@@ -40,8 +43,8 @@ describe("the fleet within the tenant's quota", function () {
       servers: (await tenant.api.servers()).filter((s) => s.metadata[FLEET_METADATA_KEY] === prefix)
         .length,
       registrations: gh.control.runners().filter((r) => r.name.startsWith(`${prefix}-`)).length,
+      registrationsInState: resources.filter((r) => r.type.endsWith(":RunnerRegistration")).length,
       keypairs: (await tenant.api.keypairs()).filter((k) => k.name.startsWith(`${prefix}-`)).length,
-      hostKeys: resources.filter((r) => r.type.endsWith(":HostKey")).length,
     };
   };
   const quotaOutput = async () =>
@@ -77,7 +80,12 @@ describe("the fleet within the tenant's quota", function () {
 
   it(`makes 3 runners in a tenant with room for ${QUOTA} servers`, async function () {
     await timed("quota: up 3", () => test.stack.up());
-    assert.deepEqual(await counts(), { servers: 3, registrations: 3, keypairs: 3, hostKeys: 3 });
+    assert.deepEqual(await counts(), {
+      servers: 3,
+      registrations: 3,
+      registrationsInState: 3,
+      keypairs: 0,
+    });
   });
 
   it(`previews quantity ${QUANTITY} saying the quota allows 2 of 5 new runners, changing nothing`, async function () {
@@ -88,7 +96,12 @@ describe("the fleet within the tenant's quota", function () {
     const resources = (await test.stack.exportStack()).deployment.resources as { urn: string }[];
     const perRunner = resources.filter((r) => r.urn.includes("RunnerServer")).length / 3;
     assert.equal(preview.changeSummary.create, 2 * perRunner, "the resources of 2 runners");
-    assert.deepEqual(await counts(), { servers: 3, registrations: 3, keypairs: 3, hostKeys: 3 });
+    assert.deepEqual(await counts(), {
+      servers: 3,
+      registrations: 3,
+      registrationsInState: 3,
+      keypairs: 0,
+    });
   });
 
   it("three ups in a row each succeed, and none makes more than the quota allows", async function () {
@@ -105,8 +118,8 @@ describe("the fleet within the tenant's quota", function () {
       assert.deepEqual(c, {
         servers: QUOTA,
         registrations: QUOTA,
-        keypairs: QUOTA,
-        hostKeys: QUOTA,
+        registrationsInState: QUOTA,
+        keypairs: 0,
       });
     }
     assert.deepEqual(
@@ -127,8 +140,8 @@ describe("the fleet within the tenant's quota", function () {
     assert.deepEqual(c, {
       servers: QUANTITY,
       registrations: QUANTITY,
-      keypairs: QUANTITY,
-      hostKeys: QUANTITY,
+      registrationsInState: QUANTITY,
+      keypairs: 0,
     });
     const verdict = (await test.stack.outputs()).serverQuota.value as QuotaVerdict;
     assert.deepEqual(
@@ -165,6 +178,11 @@ describe("the fleet within the tenant's quota", function () {
 
   it("destroy leaves no server, keypair or registration", async function () {
     await timed("quota: destroy", () => test.stack.destroy());
-    assert.deepEqual(await counts(), { servers: 0, registrations: 0, keypairs: 0, hostKeys: 0 });
+    assert.deepEqual(await counts(), {
+      servers: 0,
+      registrations: 0,
+      registrationsInState: 0,
+      keypairs: 0,
+    });
   });
 });

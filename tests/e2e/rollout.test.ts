@@ -24,8 +24,8 @@ import { createFleetStack } from "../support/fleet-stack";
 import { createBaseImage, createGlanceImage, deleteGlanceImages } from "../support/glance-images";
 import { until, untilAllOnline } from "../support/until";
 
-/** A runner's resources: its component, keypair, host key, registration, server and guard. */
-const RESOURCES_PER_RUNNER = 6;
+/** A lean runner's resources: its component, registration, server and guard. */
+const RESOURCES_PER_RUNNER = 4;
 
 /** The file a test job waits for on its host, so the test decides when the job ends. */
 const JOB_RELEASE = "/home/ubuntu/finish-the-job";

@@ -1,54 +1,81 @@
-// An upgrade on the real engine, the local OpenStack and the GitHub double: a fleet deployed by
-// the previous release's code (its program, its @pulumi/pulumi, its dynamic providers at the
-// addresses its state records) is taken over by this checkout as a user's upgrade does — same
-// state, new code. `refresh` changes nothing and `up` only records the stack identity in the sweep (the same
-// servers, the same GitHub registrations), and `destroy` with the new code leaves nothing on either side.
+// An upgrade on the real engine, the local OpenStack, simulated hosts and the GitHub double: a
+// fleet deployed by the previous release's code (its program, its @pulumi/pulumi, its dynamic
+// providers at the addresses its state records) is taken over by this checkout as a user's
+// upgrade does — same state, new code. The previous release built each runner of six resources
+// (a Nova keypair and an SshHostKey among them); this code builds lean runners of four. The
+// upgrade is a rollout: `refresh` changes nothing, the first `up` replaces the idle runner by a
+// lean one and leaves the busy runner and its six resources as they are, the busy runner's
+// metrics are still pulled with its keypair's key when its job ends, and `destroy` leaves nothing.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { fleetProgram } from "../../program";
 import { tenantOsEnv, testFleetConfig } from "../../devkit/local-cloud/cloud-env";
 import { GitHubDouble, startGitHubDouble } from "../../devkit/github-double";
+import { runnerTarball } from "../../devkit/runner-hosts/build-tarball";
+import { RunnerHostSimulator, startRunnerHostSimulator } from "../../devkit/runner-hosts/simulator";
 import { OpenStackApi } from "../../devkit/local-cloud/openstack-api";
 import { PreviousCodeStack } from "../../devkit/pulumi/previous-code";
 import type { TestStack } from "../../devkit/pulumi/test-stack";
 import { timed } from "../../devkit/timing";
-import { FLEET_METADATA_KEY, STACK_METADATA_KEY } from "../../rules/server-metadata";
+import { FLEET_METADATA_KEY } from "../../rules/server-metadata";
+import { until, untilAllOnline } from "../support/until";
 
 /**
- * The code a user upgrades from: the last commit before the layout change (config/, fleet/,
- * cloud-init/, the guard renamed RunnerTeardown behind a shim at its old address). Its state
- * names the dynamic providers by the addresses that change had to keep. Move it forward when a
- * release is cut, so the test always upgrades from what users run.
+ * The code a user upgrades from: the last commit of six-resource runners (a Nova keypair and an
+ * SshHostKey each). Its state names the dynamic providers by the addresses that must never
+ * change. Move it forward when a release is cut, so the test always upgrades from what users run.
  */
-const PREVIOUS_RELEASE = "d43edef";
+const PREVIOUS_RELEASE = "35e2c9e";
 
-/** Resource changes other than "same", e.g. `{ update: 2 }`. */
-const changesOf = (changes: Record<string, number> | undefined) =>
-  Object.fromEntries(Object.entries(changes ?? {}).filter(([op, n]) => op !== "same" && n > 0));
+/** The file a test job waits for on its host, so the test decides when the job ends. */
+const JOB_RELEASE = "/home/ubuntu/finish-the-job";
 
-/** Each resource an operation changed, as `op type name [properties]`, from its events. */
+/** Each resource an operation changed, as `op type name`, from its events. */
 function changeRecorder() {
   const changed: string[] = [];
   const onEvent = (event: EngineEvent) => {
     const m = event.resOutputsEvent?.metadata;
     // "read" is the StackReference's read of the stack's own outputs, every deployment.
     if (!m || m.op === "same" || m.op === "read") return;
-    const properties = m.diffs?.length ? ` [${m.diffs.join(", ")}]` : "";
-    changed.push(`${m.op} ${m.type} ${m.urn.split("::").pop()}${properties}`);
+    changed.push(`${m.op} ${m.type} ${m.urn.split("::").pop()}`);
   };
   return { changed, onEvent };
 }
 
-describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
+type StateResource = {
+  urn: string;
+  type: string;
+  id?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+};
+
+/**
+ * What a resource is: its id and outputs (a "same" step records the program's inputs anew, e.g.
+ * the provider's `__defaults` bookkeeping, and when and from where it was registered).
+ */
+const content = (list: StateResource[]) =>
+  list
+    .map(({ urn, type, id, outputs }) => ({ urn, type, id, outputs }))
+    .sort((a, b) => a.urn.localeCompare(b.urn));
+
+describe(`an upgrade from ${PREVIOUS_RELEASE} (six resources a runner) to lean runners`, function () {
   const prefix = `rf-upg-${Date.now().toString(36)}`;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "upgrade-"));
+  const metricsLog = path.join(work, "metrics.log");
   let gh: GitHubDouble;
+  let sim: RunnerHostSimulator;
   let api: OpenStackApi;
   let previous: PreviousCodeStack | undefined;
   let test: TestStack;
-  /** Server id and GitHub runner id of each runner, by name, as the previous code made them. */
-  let deployed: { name: string; serverId: string; runnerId: number }[] = [];
-  /** The serialized dynamic providers (`__provider`) the previous code recorded, by URN. */
-  let recordedProviders: Record<string, { inputs: unknown; outputs: unknown }> = {};
+  /** The runners the previous code made: the busy one, and the idle one. */
+  let busy = "";
+  let idle = "";
+  /** The busy runner's resources in the state, as the previous code wrote them. */
+  let busyResources: StateResource[] = [];
 
   const fleetServers = async () =>
     (await api.servers()).filter((s) => s.metadata[FLEET_METADATA_KEY] === prefix);
@@ -57,32 +84,28 @@ describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
   const fleetGroups = async () =>
     (await api.securityGroups()).filter((g) => g.name.startsWith(`${prefix}-`));
   const ghRunners = () => gh.control.runners().filter((r) => r.name.startsWith(`${prefix}-`));
-  const current = async () =>
-    (await fleetServers())
-      .map((s) => ({
-        name: s.name,
-        serverId: s.id,
-        runnerId: ghRunners().find((r) => r.name === s.name)?.id ?? -1,
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-  /** `__provider` of every dynamic resource in the state, inputs and outputs, by URN. */
-  const serializedProviders = async () => {
-    type Resource = {
-      urn: string;
-      inputs?: Record<string, unknown>;
-      outputs?: Record<string, unknown>;
-    };
-    const resources = ((await test.stack.exportStack()).deployment?.resources ?? []) as Resource[];
-    return Object.fromEntries(
-      resources
-        .filter((r) => r.inputs?.__provider !== undefined)
-        .map((r) => [r.urn, { inputs: r.inputs?.__provider, outputs: r.outputs?.__provider }]),
-    );
-  };
+  const resources = async () =>
+    ((await test.stack.exportStack()).deployment?.resources ?? []) as StateResource[];
+  /** The resources of one runner: its component and the children named after it. */
+  const resourcesOf = async (runner: string) =>
+    (await resources()).filter((r) => r.urn.split("::").pop()?.startsWith(runner));
+  const metrics = (): { event: string; status?: string; flavor?: string }[] =>
+    fs.existsSync(metricsLog)
+      ? fs
+          .readFileSync(metricsLog, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line))
+      : [];
 
   before(async function () {
     api = await OpenStackApi.login();
-    gh = await startGitHubDouble();
+    gh = await startGitHubDouble({ runnerTarball: runnerTarball() });
+    sim = await startRunnerHostSimulator({
+      githubDoubleUrl: gh.url,
+      fleetPrefix: prefix,
+      stateDir: path.join(work, "hosts"),
+    });
     previous = await timed(
       `old code ${PREVIOUS_RELEASE}: checkout (npm ci unless cached), stack, config`,
       () =>
@@ -90,13 +113,16 @@ describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
           commit: PREVIOUS_RELEASE,
           projectName: "upgrade",
           program: fleetProgram,
-          config: testFleetConfig({
-            prefix,
-            gh,
-            quantity: 2,
-            label: "upgrade",
-            extra: { metricsEnabled: "false" },
-          }),
+          config: {
+            ...testFleetConfig({
+              prefix,
+              gh,
+              quantity: 2,
+              label: "upgrade",
+              extra: { busyWaitSeconds: "5", rolloutSurge: "2", rolloutWaitSeconds: "120" },
+            }),
+            "runner-fleet:metricsLogPath": { value: metricsLog },
+          },
           env: { ...tenantOsEnv(), RUNNER_FLEET_GITHUB_WRITE_INTERVAL_MS: "0" },
         }),
     );
@@ -111,39 +137,42 @@ describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
     previous?.useHead();
     if (gh) for (const r of ghRunners()) if (r.busy) gh.control.finishJob(r.id, { exitCode: 0 });
     await test?.stack.destroy().catch(() => undefined);
+    await sim?.stop();
     await gh?.close();
     test?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it(`the code of ${PREVIOUS_RELEASE} deploys 2 runners`, async function () {
+  it(`the code of ${PREVIOUS_RELEASE} deploys 2 runners of six resources, each with a Nova keypair`, async function () {
     const result = await timed(`up with ${PREVIOUS_RELEASE}`, () =>
       (previous as PreviousCodeStack).upWithPreviousCode(),
     );
     assert.equal(result.summary.result, "succeeded");
-    deployed = await current();
-    assert.equal(deployed.length, 2);
-    assert.ok((await fleetServers()).every((s) => s.status === "ACTIVE"));
-    assert.deepEqual(
-      ghRunners()
-        .map((r) => r.name)
-        .sort(),
-      deployed.map((r) => r.name),
-    );
-    assert.ok(deployed.every((r) => r.runnerId > 0));
-    assert.deepEqual(
-      (result.outputs.runnerNames as string[]).slice().sort(),
-      deployed.map((r) => r.name),
-    );
-    // The state names the old code's dynamic providers by address (module and export), each
-    // serialized as a loader of a few hundred bytes, not as its code.
-    recordedProviders = await serializedProviders();
-    assert.equal(Object.keys(recordedProviders).length, 2 * 3 + 1, "3 per runner and the sweep");
+    const online = await untilAllOnline(ghRunners, 2);
+    [busy, idle] = online.map((r) => r.name).sort();
+    assert.deepEqual((await fleetKeypairs()).map((k) => k.name).sort(), [busy, idle]);
+    assert.deepEqual((await fleetServers()).map((s) => s.key_name).sort(), [busy, idle]);
+    for (const name of [busy, idle]) {
+      assert.deepEqual((await resourcesOf(name)).map((r) => r.type.split(":").pop()).sort(), [
+        "HostKey",
+        "Instance",
+        "Keypair",
+        "RunnerGuard",
+        "RunnerRegistration",
+        "RunnerServer",
+      ]);
+    }
+    // The state names the old code's dynamic providers by address (module and export).
     const addresses = new Set(
-      Object.values(recordedProviders).map(({ inputs }) => {
-        const m = /moduleFile: "([^"]+)", exportName: "([^"]+)"/.exec(String(inputs));
-        assert.ok(m && String(inputs).length < 4096, `a loader by address: ${String(inputs)}`);
-        return `${m[1]}#${m[2]}`;
-      }),
+      (await resources())
+        .filter((r) => r.inputs?.__provider !== undefined)
+        .map((r) => {
+          const m = /moduleFile: "([^"]+)", exportName: "([^"]+)"/.exec(
+            String(r.inputs?.__provider),
+          );
+          assert.ok(m, `a loader by address: ${String(r.inputs?.__provider).slice(0, 200)}`);
+          return `${m[1]}#${m[2]}`;
+        }),
     );
     assert.deepEqual([...addresses].sort(), [
       "github-runner#GitHubRunnerProvider",
@@ -153,11 +182,10 @@ describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
     ]);
   });
 
-  it("refresh with the current code succeeds and changes only the self StackReference", async function () {
+  it("refresh with the current code changes nothing", async function () {
     const { changed, onEvent } = changeRecorder();
     const result = await timed("refresh with HEAD", () => test.stack.refresh({ onEvent }));
     assert.equal(result.summary.result, "succeeded");
-    console.log(`      refresh changed: ${JSON.stringify(changed)}`);
     // The program's StackReference to its own stack read no outputs in the first deployment (there
     // were none yet); a refresh reads that deployment's. Any stack's first refresh does that.
     assert.deepEqual(
@@ -165,55 +193,91 @@ describe(`an upgrade from ${PREVIOUS_RELEASE} on the real engine`, function () {
       changed.length ? ["update pulumi:pulumi:StackReference previous-deployment"] : [],
       result.stdout,
     );
-    assert.deepEqual(await current(), deployed);
   });
 
-  it("up with the current code succeeds and changes only the sweep, which records the stack identity", async function () {
-    const planned = changeRecorder();
-    const preview = await timed("preview --diff with HEAD", () =>
-      test.stack.preview({ diff: true, onEvent: planned.onEvent }),
+  it("the first up replaces the idle runner by a lean one and leaves the busy runner and its six resources as they are", async function () {
+    gh.control.dispatchJob({
+      repo: "acme/widgets",
+      runnerName: busy,
+      run: `while [ ! -e ${JOB_RELEASE} ]; do sleep 0.2; done`,
+    });
+    await until("the job to start", () => ghRunners().find((r) => r.name === busy && r.busy));
+    busyResources = await resourcesOf(busy);
+
+    const preview = await timed("preview with HEAD", () => test.stack.preview());
+    assert.match(
+      preview.stdout,
+      new RegExp(
+        `pool default: 2 runners outdated \\(runnerModel changed\\); this up replaces 1 ` +
+          `\\(rolloutSurge 2\\): ${idle} by \\S+; busy, they go when their job ends: ${busy}`,
+      ),
     );
-    if (planned.changed.length > 0) console.log(preview.stdout);
     const applied = changeRecorder();
-    const result = await timed("up with HEAD", () =>
-      test.stack.up({ diff: true, onEvent: applied.onEvent }),
+    const result = await timed("up with HEAD: the rollout to lean runners", () =>
+      test.stack.up({ onEvent: applied.onEvent }),
     );
     assert.equal(result.summary.result, "succeeded");
-    // The lost-server sweep records the new stack identity beside the legacy one (and where the
-    // runners live, for its busy check at destroy): an update in place of that one resource.
-    // No runner, server, keypair or registration changes.
-    const sweepUpdate = ["update pulumi-nodejs:dynamic/openstack:LostServerSweep lost-servers"];
-    assert.deepEqual(changesOf(preview.changeSummary), { update: 1 }, preview.stdout);
-    assert.deepEqual(planned.changed, sweepUpdate, preview.stdout);
-    assert.deepEqual(changesOf(result.summary.resourceChanges), { update: 1 }, result.stdout);
-    assert.deepEqual(applied.changed, sweepUpdate, result.stdout);
-    // The servers keep the legacy mark, still recognised; new servers get the new identity.
-    const legacy = (await fleetServers()).map((s) => s.metadata[STACK_METADATA_KEY]);
-    const outputs = await test.stack.outputs();
-    assert.deepEqual([...new Set(legacy)], [outputs.legacyStackIdentity.value]);
-    assert.match(outputs.stackIdentity.value as string, new RegExp(`^${legacy[0]}#[0-9a-f]{16}$`));
-    // Even where a provider's diff would not notice: the current code serializes each dynamic
-    // provider exactly as the previous release did (the loader and its address), so the state
-    // holds the same `__provider`, and what refreshes and destroys load is unchanged. The sweep,
-    // updated, records its loader again: the same address, now with `configure` (its busy check
-    // at destroy reads the credentials).
-    const now = await serializedProviders();
-    const isSweep = (urn: string) => urn.endsWith("::lost-servers");
-    const unchanged = (all: typeof now) =>
-      Object.fromEntries(Object.entries(all).filter(([urn]) => !isSweep(urn)));
-    assert.deepEqual(unchanged(now), unchanged(recordedProviders));
-    const [sweepUrn] = Object.keys(now).filter(isSweep);
-    assert.match(
-      String(now[sweepUrn].inputs),
-      /moduleFile: "lost-server-sweep", exportName: "LostServerSweepProvider", method: "configure"/,
+
+    // Nothing of the busy runner changed: no step but "same", the same six resources and outputs.
+    assert.deepEqual(
+      applied.changed.filter((c) => c.split(" ").pop()?.startsWith(busy)),
+      [],
+      applied.changed.join("\n"),
+    );
+    assert.deepEqual(content(await resourcesOf(busy)), content(busyResources));
+    assert.ok(ghRunners().find((r) => r.name === busy)?.busy, "the busy runner keeps its job");
+
+    // The idle runner went (its six resources, its server and keypair); a lean runner replaced it.
+    const lean = ghRunners().find((r) => r.name !== busy);
+    assert.ok(lean && lean.name !== idle, JSON.stringify(ghRunners()));
+    assert.equal(lean.status, "online", "the rollout waited for the replacement to come online");
+    assert.deepEqual(await resourcesOf(idle), []);
+    assert.deepEqual((await resourcesOf(lean.name)).map((r) => r.type.split(":").pop()).sort(), [
+      "Instance",
+      "RunnerGuard",
+      "RunnerRegistration",
+      "RunnerServer",
+    ]);
+    const servers = await fleetServers();
+    assert.deepEqual(servers.map((s) => s.name).sort(), [busy, lean.name].sort());
+    assert.equal(servers.find((s) => s.name === lean.name)?.key_name, null);
+    assert.deepEqual(
+      (await fleetKeypairs()).map((k) => k.name),
+      [busy],
+    );
+    // The idle runner's teardown pulled its metrics with its keypair's key.
+    assert.ok(
+      metrics().some((e) => e.event === "runner_installed"),
+      JSON.stringify(metrics()),
     );
   });
 
-  it("keeps the servers and the GitHub registrations the previous code made", async function () {
-    assert.deepEqual(await current(), deployed);
-    assert.ok((await fleetServers()).every((s) => s.status === "ACTIVE"));
-    assert.equal((await fleetKeypairs()).length, 2);
-    assert.equal(ghRunners().length, 2);
+  it("when the busy runner's job ends, its metrics are pulled with its keypair's key and a lean runner takes its place", async function () {
+    const host = sim.hosts().find((h) => h.serverName === busy);
+    assert.ok(host);
+    fs.writeFileSync(path.join(host.dir, "fs", JOB_RELEASE), "");
+    await until("the busy runner to leave", () => !ghRunners().some((r) => r.name === busy));
+    const stopsBefore = metrics().filter((e) => e.event === "runner_stop").length;
+    const result = await timed("up with HEAD after the job", () => test.stack.up());
+    assert.equal(result.summary.result, "succeeded");
+    const stops = metrics().filter((e) => e.event === "runner_stop");
+    assert.equal(stops.length, stopsBefore + 1, JSON.stringify(metrics()));
+    assert.equal(stops[stops.length - 1].status, "normal");
+
+    const servers = await fleetServers();
+    assert.equal(servers.length, 2);
+    assert.ok(servers.every((s) => s.key_name === null && s.name !== busy));
+    assert.deepEqual(await fleetKeypairs(), []);
+    const outputs = await test.stack.outputs();
+    const recorded = outputs.runners.value as { name: string; model?: string }[];
+    assert.deepEqual(
+      recorded.map((r) => r.model),
+      ["lean", "lean"],
+    );
+    const types = new Set((await resources()).map((r) => r.type));
+    assert.ok(!types.has("openstack:compute/keypair:Keypair"));
+    assert.ok(!types.has("pulumi-nodejs:dynamic/ssh:HostKey"));
+    await untilAllOnline(ghRunners, 2);
   });
 
   it("destroy with the current code leaves no server, keypair, group or runner", async function () {

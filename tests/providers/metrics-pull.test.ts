@@ -9,11 +9,8 @@ import * as path from "node:path";
 import { appendMetricsEvents } from "../../dynamic-providers/metrics/log";
 import { extractRunnerMetrics, MetricsTarget } from "../../dynamic-providers/metrics/pull";
 import { sshFingerprint } from "../../dynamic-providers/ssh/keys";
-import {
-  generateEd25519OpenSsh,
-  OpenSshKeyPair,
-  SshHostKeyProvider,
-} from "../../dynamic-providers/ssh-host-key";
+import { generateEd25519OpenSsh, OpenSshKeyPair } from "../../dynamic-providers/ssh/ed25519";
+import { SshHostKeyProvider } from "../../dynamic-providers/ssh-host-key";
 
 /** A port nothing listens on (at the moment). */
 async function freePort(): Promise<number> {

@@ -1,6 +1,10 @@
 // The registration provider's methods against the GitHub double over real HTTP: every success
 // and error path of create, read and delete, retries under faults, and the API budget.
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { gitHubClient } from "../../dynamic-providers/github/client";
 import {
   RunnerRegistrationProvider,
@@ -65,6 +69,33 @@ describe("RunnerRegistration provider against the GitHub double", function () {
       assert.equal(outs.runnerId, Number(id));
       assert.ok(outs.encodedJitConfig.length > 20);
       assert.equal(outs.registrationToken, "");
+    });
+
+    it("makes the runner's two SSH keys with it: distinct ed25519 pairs OpenSSH reads", async function () {
+      const { outs } = await provider.create(inputs());
+      const again = await provider.create(inputs());
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "registration-keys-"));
+      try {
+        for (const [priv, pub] of [
+          [outs.hostPrivateKey, outs.hostPublicKey],
+          [outs.clientPrivateKey, outs.clientPublicKey],
+        ]) {
+          assert.match(String(pub), /^ssh-ed25519 [A-Za-z0-9+/]+=* \S+$/);
+          const file = path.join(dir, "key");
+          fs.writeFileSync(file, String(priv), { mode: 0o600 });
+          // ssh-keygen -y derives the public key from the private one: the pair belongs together.
+          const derived = execFileSync("ssh-keygen", ["-y", "-f", file], { encoding: "utf8" });
+          assert.equal(
+            derived.split(" ").slice(0, 2).join(" "),
+            String(pub).split(" ").slice(0, 2).join(" "),
+          );
+          fs.rmSync(file);
+        }
+        const keys = [outs.hostPublicKey, outs.clientPublicKey, again.outs.hostPublicKey];
+        assert.equal(new Set(keys).size, 3, "a key per use and per runner");
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("finds an organisation's runner group by name", async function () {

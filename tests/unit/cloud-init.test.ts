@@ -597,4 +597,23 @@ describe("userdata: SSH host key", function () {
     assert.ok(withKey.indexOf("ssh_host_ed25519_key") < withKey.indexOf("run.sh"));
     assert.doesNotMatch(renderUserData(base), /ssh_host_ed25519_key/);
   });
+
+  it("authorizes the manager's metrics key for ubuntu, only when given, and refuses a key that is not one line", function () {
+    const base = {
+      runnerName: "ci-0a1b2c3d4e5f",
+      registration: { mode: "jit" as const, encodedJitConfig: "JIT" },
+    };
+    const line = "ssh-ed25519 AAAAC3Nza runner-fleet-metrics@ci-0a1b2c3d4e5f";
+    const withKey = renderUserData({ ...base, sshAuthorizedKey: line });
+    assert.match(
+      withKey,
+      /install -d -m 0700 -o ubuntu -g ubuntu \/home\/ubuntu\/\.ssh\ncat >>\/home\/ubuntu\/\.ssh\/authorized_keys <<'AUTHORIZED_KEY'\nssh-ed25519 AAAAC3Nza runner-fleet-metrics@ci-0a1b2c3d4e5f\nAUTHORIZED_KEY\n/,
+    );
+    assert.ok(withKey.indexOf("authorized_keys") < withKey.indexOf("run.sh"));
+    assert.doesNotMatch(renderUserData(base), /authorized_keys/);
+    assert.throws(
+      () => renderUserData({ ...base, sshAuthorizedKey: `${line}\ncommand="id" ssh-rsa AAAA x` }),
+      /`sshAuthorizedKey` must be one OpenSSH public key line \(type base64 \[comment\]\)/,
+    );
+  });
 });

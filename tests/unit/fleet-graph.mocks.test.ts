@@ -5,6 +5,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import type { FleetConfig } from "../../config/fleet-config";
 import type { FleetPlan } from "../../fleet/plan";
+import type { RunnerModel } from "../../fleet/runner-spec";
 // Components create no resources at import time, so they can be imported before setMocks runs.
 import { declareFleet } from "../../program";
 import { RunnerImage } from "../../components/runner-image";
@@ -26,12 +27,17 @@ pulumi.runtime.setMocks(
         outputs.runnerId = 4242;
         outputs.encodedJitConfig = "JIT-SECRET-BLOB";
         outputs.registrationToken = "";
+        outputs.hostPrivateKey =
+          "-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTKEY\n-----END OPENSSH PRIVATE KEY-----";
+        outputs.hostPublicKey = "ssh-ed25519 AAAAHOSTKEY runner";
+        outputs.clientPrivateKey = "CLIENT-PRIVATE";
+        outputs.clientPublicKey = "ssh-ed25519 AAAACLIENTKEY runner-fleet-metrics@runner";
       }
       if (args.type === "openstack:compute/keypair:Keypair") outputs.privateKey = "PRIVATE";
       if (args.type.endsWith("ssh:HostKey")) {
         outputs.privateKey =
-          "-----BEGIN OPENSSH PRIVATE KEY-----\nHOSTKEY\n-----END OPENSSH PRIVATE KEY-----";
-        outputs.publicKey = "ssh-ed25519 AAAAHOSTKEY runner";
+          "-----BEGIN OPENSSH PRIVATE KEY-----\nLEGACYHOSTKEY\n-----END OPENSSH PRIVATE KEY-----";
+        outputs.publicKey = "ssh-ed25519 AAAALEGACYHOSTKEY runner";
       }
       return { id: `${args.name}-id`, state: outputs };
     },
@@ -71,13 +77,15 @@ const baseConfig: FleetConfig = {
   metrics: { enabled: true, logPath: "m.log" },
 };
 
-function planOf(names: [string, string][]): FleetPlan {
+/** `model` null: a runner whose model the outputs do not record (deployed before lean runners). */
+function planOf(names: [string, string][], model: RunnerModel | null = "lean"): FleetPlan {
   return {
     runners: names.map(([name, pool]) => ({
       name,
       pool,
       createdAt: "2026-11-25T00:00:00Z",
       state: "new" as const,
+      ...(model ? { model } : {}),
     })),
     dropped: [],
     orphans: [],
@@ -110,31 +118,57 @@ const userDataOf = (c: Created): string => {
 
 const ofType = (list: Created[], type: string) => list.filter((c) => c.type === type);
 const INSTANCE = "openstack:compute/instance:Instance";
+const KEYPAIR = "openstack:compute/keypair:Keypair";
+const HOST_KEY = "pulumi-nodejs:dynamic/ssh:HostKey";
+const REGISTRATION = "pulumi-nodejs:dynamic/github:RunnerRegistration";
+const GUARD = "pulumi-nodejs:dynamic/github:RunnerGuard";
 
 describe("fleet resource graph (mocks)", function () {
   for (const n of [0, 1, 3]) {
-    it(`makes ${n} runner(s) of five resources each for ${n} planned`, async function () {
+    it(`makes ${n} lean runner(s) of four resources each for ${n} planned`, async function () {
       const names = Array.from({ length: n }, (_, i): [string, string] => [
         `ci-00000000000${i}`,
         "default",
       ]);
       const list = await deployFleet(baseConfig, planOf(names));
+      const perRunner = list.filter((c) => c.name.startsWith("ci-0"));
+      assert.equal(perRunner.length, 4 * n);
+      assert.equal(ofType(list, "runner-fleet:openstack:RunnerServer").length, n);
       assert.equal(ofType(list, INSTANCE).length, n);
-      assert.equal(ofType(list, "openstack:compute/keypair:Keypair").length, n);
-      assert.equal(ofType(list, "pulumi-nodejs:dynamic/github:RunnerRegistration").length, n);
-      assert.equal(ofType(list, "pulumi-nodejs:dynamic/github:RunnerGuard").length, n);
-      assert.equal(ofType(list, "pulumi-nodejs:dynamic/ssh:HostKey").length, n);
+      assert.equal(ofType(list, REGISTRATION).length, n);
+      assert.equal(ofType(list, GUARD).length, n);
+      assert.equal(ofType(list, KEYPAIR).length, 0);
+      assert.equal(ofType(list, HOST_KEY).length, 0);
     });
   }
 
-  it("gives each server its image, flavor, network, keypair, group, config drive and metadata", async function () {
+  it("declares a runner deployed before lean runners as it was made: six resources, its keypair and host key", async function () {
+    const list = await deployFleet(baseConfig, planOf([["ci-0a1b2c3d4e5f", "default"]], null));
+    assert.equal(list.filter((c) => c.name.startsWith("ci-0")).length, 6);
+    assert.deepEqual(
+      ofType(list, KEYPAIR).map((c) => [c.name, c.inputs.name]),
+      [["ci-0a1b2c3d4e5f-key", "ci-0a1b2c3d4e5f"]],
+    );
+    assert.deepEqual(
+      ofType(list, HOST_KEY).map((c) => c.name),
+      ["ci-0a1b2c3d4e5f-host-key"],
+    );
+    const server = ofType(list, INSTANCE)[0];
+    assert.equal(server.inputs.keyPair, "ci-0a1b2c3d4e5f");
+    assert.match(userDataOf(server), /LEGACYHOSTKEY/);
+    assert.doesNotMatch(userDataOf(server), /authorized_keys/);
+    const metrics = ofType(list, GUARD)[0].inputs.metrics as Record<string, unknown>;
+    assert.equal(metrics.hostPublicKey, "ssh-ed25519 AAAALEGACYHOSTKEY runner");
+  });
+
+  it("gives each server its image, flavor, network, group, config drive and metadata, and no Nova keypair", async function () {
     const list = await deployFleet(baseConfig, planOf([["ci-0a1b2c3d4e5f", "default"]]));
     const server = ofType(list, INSTANCE)[0].inputs;
     assert.equal(server.name, "ci-0a1b2c3d4e5f");
     assert.equal(server.imageId, "image-id");
     assert.equal(server.flavorName, "runner.small");
     assert.deepEqual(server.networks, [{ name: "runners-net" }]);
-    assert.equal(server.keyPair, "ci-0a1b2c3d4e5f");
+    assert.equal(server.keyPair, undefined);
     assert.deepEqual(server.securityGroups, ["ci-runners"]);
     assert.equal(server.configDrive, true);
     assert.deepEqual(server.metadata, {
@@ -144,7 +178,7 @@ describe("fleet resource graph (mocks)", function () {
       "github-runner-name": "ci-0a1b2c3d4e5f",
       "github-runner-id": "4242",
     });
-    const registration = ofType(list, "pulumi-nodejs:dynamic/github:RunnerRegistration")[0].inputs;
+    const registration = ofType(list, REGISTRATION)[0].inputs;
     assert.deepEqual(registration.labels, ["gpu"]);
     assert.equal(registration.path, "acme/widgets");
   });
@@ -154,10 +188,15 @@ describe("fleet resource graph (mocks)", function () {
     const userData = userDataOf(ofType(list, INSTANCE)[0]);
     assert.match(userData, /JIT-SECRET-BLOB/);
     assert.match(userData, /run\.sh/);
-    assert.match(userData, /HOSTKEY/);
-    const guard = ofType(list, "pulumi-nodejs:dynamic/github:RunnerGuard")[0].inputs;
+    assert.match(userData, /\nHOSTKEY\n/);
+    // The key the metrics pull logs in with: its public line authorized, its private half only
+    // with the pull.
+    assert.match(userData, /authorized_keys <<'AUTHORIZED_KEY'\nssh-ed25519 AAAACLIENTKEY /);
+    assert.doesNotMatch(userData, /CLIENT-PRIVATE/);
+    const guard = ofType(list, GUARD)[0].inputs;
     const metrics = guard.metrics as Record<string, unknown>;
     assert.equal(metrics.hostPublicKey, "ssh-ed25519 AAAAHOSTKEY runner");
+    assert.match(JSON.stringify(metrics.privateKey), /CLIENT-PRIVATE/);
     assert.equal(metrics.flavor, "default");
     assert.match(String(metrics.logPath), /^\/.*m\.log$/);
   });
@@ -165,7 +204,7 @@ describe("fleet resource graph (mocks)", function () {
   it("pulls no metrics when they are off", async function () {
     const config = { ...baseConfig, metrics: { enabled: false, logPath: "m.log" } };
     const list = await deployFleet(config, planOf([["ci-0a1b2c3d4e5f", "default"]]));
-    const guard = ofType(list, "pulumi-nodejs:dynamic/github:RunnerGuard")[0].inputs;
+    const guard = ofType(list, GUARD)[0].inputs;
     assert.equal(guard.metrics, undefined);
   });
 
