@@ -10,13 +10,15 @@ import type { RequestCounts } from "../devkit/github-double/types";
 import { OpenStackApi } from "../devkit/local-cloud/openstack-api";
 import { describeCounts, fixedRequests } from "./github-counts";
 import type { Row } from "./report";
-import type { BenchStack, Kind } from "./stacks";
+import type { BenchStack, Kind, StepStats } from "./stacks";
 
 /** What an operation measured, as the bench records it (bench/run.ts `OpRecord`). */
 export interface MeasuredOp {
   seconds: number;
   changes?: Record<string, number>;
   github: RequestCounts;
+  /** Engine steps per resource type and operation. */
+  steps: StepStats[];
   checkpoint: {
     bytes: number;
     providerBytes: number;
@@ -218,6 +220,27 @@ function checkpointRows(
     unit: "KiB",
     target: "",
     note: `${types.join(", ")} (each resource's JSON in the checkpoint; the rest is the stack's own resources and outputs)`,
+  });
+  // What each of a runner's resources costs the `up` and the `destroy`: engine step times by type.
+  const stepsOf = (list: MeasuredOp[], op: string) =>
+    list[0].steps
+      .filter((x) => x.op === op && x.count === n)
+      .map(
+        (x) =>
+          `${x.type.split(":").pop()} ${x.meanSeconds.toFixed(2)} s (${x.minSeconds.toFixed(2)}–${x.maxSeconds.toFixed(2)})`,
+      )
+      .join(", ");
+  b.row({
+    id: `pairs-steps-${n}`,
+    figure: `engine step time per runner resource, first repeat (N=${n})`,
+    fleet: null,
+    baseline: null,
+    unit: "",
+    target: "",
+    note:
+      `up, mean (min–max) per create: ${stepsOf(ops.fleet.up, "create")}; destroy, per delete: ` +
+      `${stepsOf(ops.fleet.destroy, "delete")}; the same-spec servers: ` +
+      `${stepsOf(ops.spec.up, "create")} and ${stepsOf(ops.spec.destroy, "delete")}`,
   });
   const requests = spread(perRunner).median;
   b.row({

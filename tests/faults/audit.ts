@@ -104,7 +104,16 @@ export function secretsOfDeployment(deployment: unknown): Secret[] {
   for (const r of resources as { urn: string; outputs?: Record<string, unknown> }[]) {
     const o = (unwrapSecrets(r.outputs) ?? {}) as Record<string, unknown>;
     const name = r.urn.split("::").pop() ?? r.urn;
-    for (const key of ["privateKey", "encodedJitConfig", "registrationToken"]) {
+    // A registration holds the runner's JIT config (or token) and its two private SSH keys; a
+    // runner deployed before lean runners holds them in its keypair and host key (`privateKey`).
+    const keys = [
+      "privateKey",
+      "encodedJitConfig",
+      "registrationToken",
+      "hostPrivateKey",
+      "clientPrivateKey",
+    ];
+    for (const key of keys) {
       const v = o[key];
       if (typeof v === "string" && v.length >= 16)
         out.push({ label: `${key} of ${name}`, value: v });

@@ -2,6 +2,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spread } from "../../bench/pairs";
 import { describeCommand } from "../../bench/proc-memory";
 
 const resultsDir = path.resolve(__dirname, "..", "..", "bench", "results");
@@ -14,6 +15,12 @@ describe("bench results", () => {
     const shown = describeCommand(argv);
     assert.match(shown, /^\/opt\/bin\/pulumi config set-all /);
     assert.doesNotMatch(shown, /ghp_|githubToken/);
+  });
+
+  it("gives the median and range of repeats: the middle one, or the mean of the middle two", () => {
+    assert.deepEqual(spread([3, 1, 2]), { median: 2, min: 1, max: 3 });
+    assert.deepEqual(spread([4, 1, 3, 2]), { median: 2.5, min: 1, max: 4 });
+    assert.deepEqual(spread([7]), { median: 7, min: 7, max: 7 });
   });
 
   it("keeps other command lines, shortened", () => {
