@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RunnerUserDataSettings } from "../cloud-init";
-import type { RunnerModel } from "../fleet/runner-spec";
+import type { KnownRunner } from "../fleet/plan";
 import { RunnerGitHubSettings, RunnerServer } from "./runner-server";
 
 /** A pool's make-up, as its servers and registrations need it. */
@@ -11,16 +11,8 @@ export interface FleetPool {
 }
 
 /** A runner to declare: its name, pool and the time it was planned. */
-export interface FleetRunner {
-  name: string;
-  pool: string;
-  /** ISO 8601. */
-  createdAt: string;
-  /** Its spec id (fleet/runner-spec.ts). */
-  spec?: string;
-  /** What it is built of (fleet/runner-spec.ts). @default "nova-keypair", as before lean runners */
-  model?: RunnerModel;
-}
+/** A runner of the plan, as the stack's outputs record it (fleet/plan.ts). */
+export type FleetRunner = KnownRunner;
 
 /** An outdated runner and the new runner that replaces it (fleet/plan.ts). */
 export interface FleetHandover {

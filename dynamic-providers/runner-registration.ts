@@ -8,7 +8,7 @@
 // delete  = DELETE on GitHub, after the server is gone: 204 or 404 is done; 422 (busy) waits for
 //           the job, bounded; with flushBusy, for GitHub to see the runner lost (same bound).
 import * as pulumi from "@pulumi/pulumi";
-import { providerByReference } from "./provider-by-reference";
+import { comparedInputKeys, providerByReference } from "./provider-by-reference";
 import { stateAddresses } from "./state-addresses";
 import {
   busySettings,
@@ -107,7 +107,7 @@ export class RunnerRegistrationProvider implements pulumi.dynamic.ResourceProvid
   }
 
   async diff(_id: string, olds: RunnerRegistrationOutputs, news: RunnerRegistrationInputs) {
-    const changed = (Object.keys(news) as (keyof RunnerRegistrationInputs)[]).filter(
+    const changed = comparedInputKeys(news).filter(
       (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
     );
     const replaces = changed.filter((k) => replaceOnChange.includes(k));

@@ -4,7 +4,7 @@
 // with flushBusy go on), so a server is never deleted under a running job; then it pulls the
 // runner's metrics over SSH (failures are warnings: they never block a delete).
 import * as pulumi from "@pulumi/pulumi";
-import { providerByReference } from "./provider-by-reference";
+import { comparedInputKeys, providerByReference } from "./provider-by-reference";
 import { stateAddresses } from "./state-addresses";
 import {
   busySettings,
@@ -71,7 +71,7 @@ export class RunnerTeardownProvider implements pulumi.dynamic.ResourceProvider {
     const differs = (k: keyof RunnerTeardownInputs) =>
       JSON.stringify(olds[k]) !== JSON.stringify(news[k]);
     const replaces = (["serverId", "runnerId", "name", "path", "apiUrl"] as const).filter(differs);
-    const changes = (Object.keys(news) as (keyof RunnerTeardownInputs)[]).some(differs);
+    const changes = comparedInputKeys(news).some(differs);
     return { changes, replaces, deleteBeforeReplace: false };
   }
 

@@ -3,6 +3,7 @@
 // they never change: an implementation that moves leaves a re-exporting shim at its address.
 import type { StateAddress } from "./provider-by-reference";
 
+// call-by-address.ts, which every serialized provider loads, is an address of the same kind.
 export const stateAddresses = {
   registration: { module: "github-runner", exportName: "GitHubRunnerProvider" },
   teardown: { module: "runner-guard", exportName: "RunnerGuardProvider" },

@@ -8,7 +8,7 @@ import { listRunners } from "../dynamic-providers/github/runner-listing";
 import { ownerPrefix } from "../rules/github";
 import { classify, KnownRunner, ObservedRunner, PlanInput } from "./plan";
 import type { RecordedIdentity } from "./stack-identity";
-import type { SpecSettings } from "./runner-spec";
+import { isRunnerModel, SpecSettings } from "./runner-spec";
 import type { RolloutHalt } from "./rollout";
 
 /**
@@ -72,7 +72,7 @@ export async function previousDeployment(): Promise<PreviousDeployment> {
           pool,
           createdAt,
           ...(typeof spec === "string" ? { spec } : {}),
-          ...(model === "lean" ? { model } : {}),
+          ...(isRunnerModel(model) ? { model } : {}),
         }))
       : [],
     knownServerIds: strings(known ?? serverIds),

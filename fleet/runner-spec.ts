@@ -14,6 +14,13 @@ import type { FleetConfig, PoolConfig } from "../config/fleet-config";
  */
 export type RunnerModel = "nova-keypair" | "lean";
 
+const RUNNER_MODELS: readonly RunnerModel[] = ["nova-keypair", "lean"];
+
+/** Whether a value read back from the stack's outputs names a runner model. */
+export function isRunnerModel(value: unknown): value is RunnerModel {
+  return RUNNER_MODELS.includes(value as RunnerModel);
+}
+
 /** The model of every new runner. */
 export const NEW_RUNNER_MODEL: RunnerModel = "lean";
 

@@ -310,5 +310,13 @@ describe("RunnerRegistration provider against the GitHub double", function () {
       assert.deepEqual(d.replaces, []);
       assert.equal(d.changes, true);
     });
+
+    it("is no change when only the serialized provider differs (a stack deployed by earlier code)", async function () {
+      const base = inputs();
+      const olds = { ...base, __provider: "exports.handler = /* earlier loader */" };
+      const news = { ...base, __provider: "exports.handler = /* this loader */" };
+      const d = await provider.diff("1", olds as unknown as RunnerRegistrationOutputs, news);
+      assert.deepEqual(d, { changes: false, replaces: [], deleteBeforeReplace: false });
+    });
   });
 });

@@ -97,4 +97,16 @@ describe("RunnerGuard provider: a replacement's wait for online", function () {
     const diff = await guard.diff(`${inputs.name}-guard`, outs, later);
     assert.deepEqual(diff, { changes: false, replaces: [], deleteBeforeReplace: false });
   });
+
+  it("is no change when only the serialized provider differs (a stack deployed by earlier code)", async function () {
+    const inputs: RunnerTeardownInputs = { ...(await replacement(1)) };
+    delete inputs.awaitOnline;
+    const olds = { ...inputs, __provider: "exports.handler = /* earlier loader */" };
+    const news = { ...inputs, __provider: "exports.handler = /* this loader */" };
+    assert.deepEqual(await guard.diff(`${inputs.name}-guard`, olds, news), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { KnownRunner, ObservedRunner, planFleet, PlanInput } from "../../fleet/plan";
 import { fitPlanToQuota } from "../../fleet/quota";
-import { changedSettings, poolSpec } from "../../fleet/runner-spec";
+import { changedSettings, isRunnerModel, poolSpec } from "../../fleet/runner-spec";
 import { haltsAfter, rolloutCauses, rolloutMessage } from "../../fleet/rollout";
 import type { FleetConfig } from "../../config/fleet-config";
 import { planInput } from "../support/plan-input";
@@ -235,6 +235,18 @@ describe("runner specs", function () {
     authorCheck: false,
   } as unknown as FleetConfig;
   const pool = { name: "default", flavor: "small", labels: ["GPU"], sizing: { quantity: 3 } };
+
+  it("reads a runner model back from the outputs only when it is one of the models", function () {
+    assert.deepEqual(["lean", "nova-keypair", "Lean", "", null, undefined, 4].map(isRunnerModel), [
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
 
   it("says which settings changed, in the config's words, and never holds a value", function () {
     const before = poolSpec(config, pool, "image-1", "secret-token-value");

@@ -30,6 +30,20 @@ describe("dynamic providers' state addresses", function () {
     });
   }
 
+  it("call-by-address.ts, which the serialized providers load by path, calls an implementation", async function () {
+    const loader = (await import(path.join(folder, "call-by-address.ts"))) as {
+      callByAddress: (m: string, e: string, method: string, args: unknown[]) => unknown;
+    };
+    const { module, exportName } = stateAddresses.sshHostKey;
+    const checked = (await loader.callByAddress(module, exportName, "check", [
+      {},
+      { comment: "two\nlines" },
+    ])) as {
+      failures: unknown[];
+    };
+    assert.ok(checked.failures.length > 0, "a comment of two lines fails the check");
+  });
+
   it("the addresses are those released state holds (none may change)", function () {
     assert.deepEqual(
       Object.values(stateAddresses).map((a) => `${a.module}#${a.exportName}`),
