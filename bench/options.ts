@@ -23,6 +23,8 @@ export interface Options {
   pairsSize: number;
   pairsPreview: number;
   repeats: number;
+  /** Which programs the pairs' operations run: the fleet and the same-spec baseline always. */
+  pairsBare: boolean;
 }
 
 export function options(): Options {
@@ -41,6 +43,7 @@ export function options(): Options {
       "pairs-size": { type: "string" },
       "pairs-preview": { type: "string" },
       repeats: { type: "string" },
+      "pairs-no-bare": { type: "boolean", default: false },
     },
   });
   const quick = values.quick ?? false;
@@ -71,5 +74,6 @@ export function options(): Options {
     pairsSize: ints(values["pairs-size"] ?? (quick ? "3" : "100"))[0],
     pairsPreview: ints(values["pairs-preview"] ?? (quick ? "10" : "500"))[0],
     repeats: Math.max(1, ints(values.repeats ?? (quick ? "1" : "5"))[0]),
+    pairsBare: !values["pairs-no-bare"],
   };
 }

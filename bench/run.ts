@@ -543,7 +543,12 @@ class Bench {
         details: this.results.details,
         log,
       },
-      { n: this.opts.pairsSize, previewN: this.opts.pairsPreview, repeats: this.opts.repeats },
+      {
+        n: this.opts.pairsSize,
+        previewN: this.opts.pairsPreview,
+        repeats: this.opts.repeats,
+        bare: this.opts.pairsBare,
+      },
     );
   }
 
@@ -893,7 +898,7 @@ async function main(): Promise<void> {
       if (!opts.only.includes(name) || bench.interrupted) continue;
       if (name === "steady" && !opts.steady) continue;
       if (name === "memory" && !opts.preview) continue;
-      if (name === "pairs" && !opts.pairsSize) continue;
+      if (name === "pairs" && !opts.pairsSize && !opts.pairsPreview) continue;
       if (name === "parallel" && (!opts.parallelN || !opts.parallelValues.length)) continue;
       log(`section ${name}`);
       ran.add(name);
