@@ -63,9 +63,15 @@ import { surgeOf } from "./rules/settings";
 export async function fleetProgram() {
   const started = Date.now();
   const settings = readSettings();
-  const world = await observe(settings);
-  const runnerVersion = await resolveRunnerVersion(settings);
-  const made = await runnersMadeOf(settings, runnerVersion);
+  // What the fleet is made of does not depend on what is deployed: both are looked up at once,
+  // so every `up` (and the reconciler's) waits for the slower of the two, not for their sum.
+  const [world, { runnerVersion, made }] = await Promise.all([
+    observe(settings),
+    resolveRunnerVersion(settings).then(async (runnerVersion) => ({
+      runnerVersion,
+      made: await runnersMadeOf(settings, runnerVersion),
+    })),
+  ]);
   // One clock for every decision of this deployment: ages, boot grace, new runners' createdAt.
   const now = Date.now();
   const planned = await planRunners(settings, world, made.specs, now);

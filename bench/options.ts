@@ -25,6 +25,8 @@ export interface Options {
   repeats: number;
   /** Which programs the pairs' operations run: the fleet and the same-spec baseline always. */
   pairsBare: boolean;
+  /** Add this run's pairs repeats to those of the same size in the last latest.json. */
+  pairsAdd: boolean;
 }
 
 export function options(): Options {
@@ -44,6 +46,7 @@ export function options(): Options {
       "pairs-preview": { type: "string" },
       repeats: { type: "string" },
       "pairs-no-bare": { type: "boolean", default: false },
+      "pairs-add": { type: "boolean", default: false },
     },
   });
   const quick = values.quick ?? false;
@@ -75,5 +78,6 @@ export function options(): Options {
     pairsPreview: ints(values["pairs-preview"] ?? (quick ? "10" : "500"))[0],
     repeats: Math.max(1, ints(values.repeats ?? (quick ? "1" : "5"))[0]),
     pairsBare: !values["pairs-no-bare"],
+    pairsAdd: values["pairs-add"] ?? false,
   };
 }

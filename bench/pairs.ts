@@ -65,7 +65,46 @@ export interface PairsOptions {
    * repeat at a large size takes about a third less time. The previews always run all three.
    */
   bare: boolean;
+  /**
+   * The repeats at the same N of an earlier run (`--pairs-add`), which this run's are added to,
+   * so the repeats a size needs may be split across runs.
+   */
+  earlier?: EarlierRepeats;
 }
+
+/** What a run's pairs details hold for its operations (`details["pairs-<N>"]`). */
+export interface EarlierRepeats {
+  /** When the earliest of the runs they come from started. */
+  started: string;
+  ops: Ops;
+}
+
+type Ops = Record<Kind, Record<OpKind, MeasuredOp[]>>;
+
+/**
+ * The earlier run's repeats followed by this run's, program by program. The bare program's are
+ * kept only when every repeat of both runs has them, so each of its ratios has its own pair.
+ */
+export function addRepeats(earlier: Ops, now: Ops): Ops {
+  const kinds: Kind[] = ["fleet", "baseline", "spec"];
+  const ops = Object.fromEntries(
+    kinds.map((k) => [
+      k,
+      Object.fromEntries(
+        (["up", "refresh", "destroy"] as OpKind[]).map((op) => [
+          op,
+          [...(earlier[k]?.[op] ?? []), ...now[k][op]],
+        ]),
+      ),
+    ]),
+  ) as Ops;
+  if (ops.baseline.up.length !== ops.fleet.up.length) {
+    ops.baseline = { up: [], refresh: [], destroy: [] };
+  }
+  return ops;
+}
+
+type OpKind = "up" | "refresh" | "destroy";
 
 /** Targets of the lean-runner issue, each against the same-spec baseline. */
 const TARGETS = { up: 1.2, destroy: 1.2, refresh: 1.1, preview: 1.5, memory: 1.3 };
@@ -102,8 +141,6 @@ async function userDataBytesOf(prefix: string): Promise<number> {
   return Buffer.from(encoded, "base64").length;
 }
 
-type OpKind = "up" | "refresh" | "destroy";
-
 export async function pairsSection(b: PairsBench, opts: PairsOptions): Promise<void> {
   if (opts.n === 0) {
     const userDataBytes = await b.retrying(b.fleet, "up 0→1 for the userdata length", async () => {
@@ -118,15 +155,17 @@ export async function pairsSection(b: PairsBench, opts: PairsOptions): Promise<v
     if (opts.previewN > 0) await previewRows(b, opts, userDataBytes);
     return;
   }
-  const { n, repeats } = opts;
-  const ops: Record<Kind, Record<OpKind, MeasuredOp[]>> = {
+  const { n } = opts;
+  const measured: Ops = {
     fleet: { up: [], refresh: [], destroy: [] },
     baseline: { up: [], refresh: [], destroy: [] },
     spec: { up: [], refresh: [], destroy: [] },
   };
   let spec: BenchStack | undefined;
   let userDataBytes = 0;
-  for (let r = 0; r < repeats; r++) {
+  // Added repeats go on with the earlier run's rotation.
+  const first = opts.earlier?.ops.fleet.up.length ?? 0;
+  for (let r = first; r < first + opts.repeats; r++) {
     const stacks = order(opts.bare ? [b.fleet, b.baseline, spec] : [b.fleet, spec], r);
     for (const maybe of stacks) {
       // Made after the fleet's first up, which tells the length of its userdata.
@@ -141,23 +180,28 @@ export async function pairsSection(b: PairsBench, opts: PairsOptions): Promise<v
         }
         const refresh = await b.op(s, "refresh-up", n, `${tag} up --refresh at ${n}`);
         const destroy = await b.op(s, "destroy", n, `${tag} destroy ${n}→0`);
-        ops[s.kind].up.push(up);
-        ops[s.kind].refresh.push(refresh);
-        ops[s.kind].destroy.push(destroy);
+        measured[s.kind].up.push(up);
+        measured[s.kind].refresh.push(refresh);
+        measured[s.kind].destroy.push(destroy);
       });
     }
   }
-  b.details[`pairs-${n}`] = { userDataBytes, ops };
-  operationRows(b, opts, ops);
+  const ops = opts.earlier ? addRepeats(opts.earlier.ops, measured) : measured;
+  b.details[`pairs-${n}`] = {
+    userDataBytes,
+    ops,
+    ...(opts.earlier ? { started: opts.earlier.started, addedRepeats: opts.repeats } : {}),
+  };
+  const split = opts.earlier
+    ? `; ${ops.fleet.up.length - opts.repeats} repeats from the run of ` +
+      `${opts.earlier.started.slice(0, 16).replace("T", " ")} UTC, ${opts.repeats} from this one`
+    : "";
+  operationRows(b, { ...opts, repeats: ops.fleet.up.length }, ops, split);
   checkpointRows(b, opts, ops);
   if (opts.previewN > 0) await previewRows(b, opts, userDataBytes);
 }
 
-function operationRows(
-  b: PairsBench,
-  { n, repeats }: PairsOptions,
-  ops: Record<Kind, Record<OpKind, MeasuredOp[]>>,
-): void {
+function operationRows(b: PairsBench, { n, repeats }: PairsOptions, ops: Ops, split: string): void {
   const figures: [OpKind, string, number][] = [
     ["up", `up 0→${n} runners`, TARGETS.up],
     ["refresh", `up --refresh with nothing to change, ${n} runners`, TARGETS.refresh],
@@ -170,7 +214,7 @@ function operationRows(
     const bare = secs("baseline").length
       ? `; the bare program (servers + keypairs) ${range(secs("baseline"), 1, " s")}, fleet/bare ` +
         `${range(ratios("baseline"), 2, "×")}`
-      : "; the bare program not run (--pairs-no-bare)";
+      : "; the bare program not run in every repeat (--pairs-no-bare)";
     const changed = ops.fleet[op]
       .map((o) => Object.entries(o.changes ?? {}).filter(([k, v]) => k !== "same" && v > 0))
       .filter((c) => c.length > 0);
@@ -185,7 +229,7 @@ function operationRows(
       met: ratio <= target,
       note:
         `against the same-spec baseline; fleet ${range(secs("fleet"), 1, " s")}, same-spec ` +
-        `${range(secs("spec"), 1, " s")}, ratio ${range(ratios("spec"), 2, "×")}${bare}` +
+        `${range(secs("spec"), 1, " s")}, ratio ${range(ratios("spec"), 2, "×")}${bare}${split}` +
         (op === "refresh" && changed.length
           ? `; the fleet's refresh changed ${JSON.stringify(changed[0])}`
           : ""),
@@ -193,11 +237,7 @@ function operationRows(
   }
 }
 
-function checkpointRows(
-  b: PairsBench,
-  { n }: PairsOptions,
-  ops: Record<Kind, Record<OpKind, MeasuredOp[]>>,
-): void {
+function checkpointRows(b: PairsBench, { n }: PairsOptions, ops: Ops): void {
   const perRunnerKiB = (k: Kind) => ops[k].up.map((o) => o.checkpoint.bytes / n / 1024);
   const fleet = spread(perRunnerKiB("fleet")).median;
   const providerShare = spread(

@@ -39,6 +39,8 @@ export function sectionOf(id: string): string {
   if (/^steady-/.test(id)) return "steady";
   if (/^parallel-/.test(id)) return "parallel";
   if (/^preview-/.test(id)) return "memory";
+  // The pairs' previews may come from a run of their own (`--pairs-size 0`).
+  if (/^pairs-preview-/.test(id)) return "pairs-preview";
   if (/^pairs-/.test(id)) return "pairs";
   return "other";
 }
@@ -65,7 +67,7 @@ export function mergeEarlier(results: Results, previous: Results, ran: Set<strin
       options: previous.options,
     };
   }
-  const order = ["pairs", "up", "steady", "parallel", "memory", "other"];
+  const order = ["pairs", "pairs-preview", "up", "steady", "parallel", "memory", "other"];
   results.rows.sort((a, b) => order.indexOf(sectionOf(a.id)) - order.indexOf(sectionOf(b.id)));
 }
 

@@ -29,9 +29,9 @@ import { repoRoot, toolchainEnv } from "../devkit/pulumi/toolchain";
 import { Leftovers, leftoverCount, leftovers, sweep } from "./cloud";
 import { peaksByRole, ProcessPeak, TreeMemorySampler } from "./proc-memory";
 import * as fs from "node:fs";
-import { options, type Section } from "./options";
+import { options, type Options, type Section } from "./options";
 import { describeCounts, fixedRequests, writes } from "./github-counts";
-import { pairsSection } from "./pairs";
+import { EarlierRepeats, pairsSection } from "./pairs";
 import { mergeEarlier, quoteInReadme, Results, Row, textTable, writeResults } from "./report";
 import {
   BenchStack,
@@ -548,6 +548,7 @@ class Bench {
         previewN: this.opts.pairsPreview,
         repeats: this.opts.repeats,
         bare: this.opts.pairsBare,
+        earlier: this.opts.pairsAdd ? earlierRepeats(this.opts.pairsSize) : undefined,
       },
     );
   }
@@ -901,8 +902,10 @@ async function main(): Promise<void> {
       if (name === "pairs" && !opts.pairsSize && !opts.pairsPreview) continue;
       if (name === "parallel" && (!opts.parallelN || !opts.parallelValues.length)) continue;
       log(`section ${name}`);
-      ran.add(name);
-      results.sections![name] = { started: new Date().toISOString(), options: results.options };
+      for (const part of sectionParts(name, opts)) {
+        ran.add(part);
+        results.sections![part] = { started: new Date().toISOString(), options: results.options };
+      }
       const t0 = performance.now();
       try {
         await run();
@@ -964,6 +967,24 @@ async function main(): Promise<void> {
     console.log(`wrote ${files.map((f) => path.relative(repoRoot, f)).join(", ")}`);
   }
   process.exitCode = results.errors.length ? 1 : 0;
+}
+
+/** The pairs repeats at `n` of the last latest.json, for `--pairs-add`. */
+function earlierRepeats(n: number): EarlierRepeats {
+  const file = path.join(__dirname, "results", "latest.json");
+  const last = JSON.parse(fs.readFileSync(file, "utf8")) as Results;
+  const pairs = last.details[`pairs-${n}`] as { ops?: EarlierRepeats["ops"]; started?: string };
+  if (!pairs?.ops) throw new Error(`--pairs-add: ${file} has no pairs repeats at N=${n}`);
+  return { started: pairs.started ?? last.started, ops: pairs.ops };
+}
+
+/**
+ * The parts of a section whose rows this run measures (report.ts `sectionOf`): the pairs'
+ * operations and their previews may each come from a run of their own.
+ */
+function sectionParts(name: Section, opts: Options): string[] {
+  if (name !== "pairs") return [name];
+  return [...(opts.pairsSize ? ["pairs"] : []), ...(opts.pairsPreview ? ["pairs-preview"] : [])];
 }
 
 main().catch((err: unknown) => {
